@@ -22,21 +22,18 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error && "code" in error) {
-    switch (error.code) {
-      case "ENOENT":
-        return "no such file or directory";
-      case "ENOTDIR":
-        return "not a directory";
-      case "EACCES":
-      case "EPERM":
-        return "permission denied";
-      default:
-        break;
-    }
-  }
-  return error instanceof Error ? error.message : String(error);
+const ERROR_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: "no such file or directory",
+  ENOTDIR: "not a directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ELOOP: "too many levels of symbolic links",
+};
+
+/** A short, stable description of a file system error (no paths, no stack). */
+export function describeError(error: unknown): string {
+  const code = error instanceof Error && "code" in error ? String(error.code) : "";
+  return ERROR_TEXT[code] ?? (code !== "" ? code : String(error));
 }
 
 /**
@@ -54,7 +51,7 @@ export function loadTaskFiles(dir: string, cwd: string): TaskFile[] {
     names = readdirSync(absolute).filter((name) => name.endsWith(".md"));
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(`cannot read directory '${dir}': ${describe(error)}`);
+    throw new CliError(`cannot read directory '${dir}': ${describeError(error)}`);
   }
   names.sort(compareStrings);
 
@@ -66,7 +63,7 @@ export function loadTaskFiles(dir: string, cwd: string): TaskFile[] {
       if (!statSync(join(absolute, name)).isFile()) continue;
       text = readFileSync(join(absolute, name), "utf8");
     } catch (error) {
-      throw new CliError(`cannot read '${path}': ${describe(error)}`);
+      throw new CliError(`cannot read '${path}': ${describeError(error)}`);
     }
     files.push({ name, path, task: parseTask(text) });
   }
