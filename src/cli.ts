@@ -5,7 +5,9 @@
  * Entry point and argument parsing. `main` is exported so that tests can run
  * the CLI in-process with their own Io and read its exit code.
  */
-import pkg from "../package.json";
+// Named import: the bundler then embeds only the version string, not all of package.json,
+// so a change to devDependencies or scripts does not change the compiled binaries.
+import { version } from "../package.json";
 import { lintCommand } from "./commands/lint.ts";
 import { listCommand } from "./commands/list.ts";
 import { showCommand } from "./commands/show.ts";
@@ -14,7 +16,7 @@ import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 
 export type { Io } from "./commands/types.ts";
 
-export const VERSION: string = pkg.version;
+export const VERSION: string = version;
 
 export const COMMANDS: readonly Command[] = [listCommand, showCommand, lintCommand];
 
