@@ -34,7 +34,8 @@
  * - A later level-1 heading ends the task: one task per file.
  * - Without a `# Task #N:` heading the first `#` heading (if any) gives the
  *   title, the id is missing, and such a file is not listed as a task.
- * - Headings inside fenced code blocks (``` or ~~~) are text, not headings.
+ * - Only ATX headings (`#` to `######`) count; headings inside fenced code
+ *   blocks (``` or ~~~) are text, not headings.
  * - Status is the first non-blank line of `## Status`, Priority that of
  *   `## Priority`; both are matched case-insensitively, with `_` or `-`
  *   read as a space and `**`, `*`, `_` or backticks around the value removed.
@@ -98,7 +99,7 @@ interface Heading {
 const HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$/;
 const CLOSING_HASHES = /(?:^|[ \t]+)#+$/;
 const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
-const TASK_HEADING = /^task[ \t]+#(\d+)(?![\d])[ \t]*:?[ \t]*(.*)$/i;
+const TASK_HEADING = /^task[ \t]+#(\d+)[ \t]*:?[ \t]*(.*)$/i;
 
 /** Splits text into lines, accepting LF and CRLF and dropping a byte order mark. */
 export function splitLines(text: string): string[] {
