@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 export default defineConfig(
   {
     // Build output, reports, tool caches and the Rust xtask are not ours to lint.
-    ignores: ["dist/", "reports/", "coverage/", "node_modules/", "target/", ".tools/", "xtask/"],
+    ignores: ["dist/", "reports/", "coverage/", "node_modules/", "target/", ".tools/", ".build/", "xtask/"],
   },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,

@@ -1,0 +1,75 @@
+# The one place every command of this project is written down.
+#
+#   just <recipe>          runs it here, natively (fast local work)
+#   cargo xtask <command>  runs the same recipes as a DAG, locally or in pinned
+#                          Dagger containers (CI), and proves both paths agree
+#
+# Recipes describe what they read and write with `[metadata(..)]`; see
+# docs/recipe-metadata.md.
+
+# The one pin of each tool, read by both paths. Keep them plain string literals:
+# the xtask reads `just_version` before it has a just to ask.
+just_version := "1.59.0"
+bun_version := "1.4.5"
+
+# Release targets, in bun's naming; `build-all` builds each.
+targets := "linux-x64 linux-arm64 darwin-x64 darwin-arm64 windows-x64"
+
+# The same shell on every platform (Git Bash on Windows), so a recipe means the same everywhere.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+set windows-shell := ["bash", "-euo", "pipefail", "-c"]
+
+# A normalised environment, so the bytes of a build do not depend on the machine.
+# The xtask sets SOURCE_DATE_EPOCH from the last commit on both paths.
+export TZ := "UTC"
+export LC_ALL := "C"
+export SOURCE_DATE_EPOCH := env("SOURCE_DATE_EPOCH", "0")
+
+# List the recipes.
+default:
+    @just --list
+
+# Install the locked dependencies.
+[group('setup')]
+[metadata('inputs', 'package.json', 'bun.lock')]
+[metadata('provides', 'node_modules')]
+install:
+    bun install --frozen-lockfile
+
+# Run the test suite with coverage; junit report in reports/junit.xml.
+[group('ci')]
+[metadata('inputs', 'package.json', 'bun.lock', 'bunfig.toml', 'tsconfig.json', 'src', 'test')]
+[metadata('outputs', 'reports/junit.xml', 'reports/coverage')]
+test: install
+    bun test --coverage --coverage-reporter=text --coverage-reporter=lcov --coverage-dir=reports/coverage --reporter=junit --reporter-outfile=reports/junit.xml
+
+# Type-check and lint the TypeScript.
+[group('ci')]
+[metadata('inputs', 'package.json', 'bun.lock', 'tsconfig.json', 'eslint.config.js', 'src', 'test')]
+lint: install
+    bun x tsc --noEmit
+    bun x eslint .
+
+# Build the release binary for one target into dist/ (written whole or not at all).
+[group('ci')]
+[metadata('inputs', 'package.json', 'bun.lock', 'tsconfig.json', 'src')]
+[metadata('outputs', 'dist/taskmd-{target}*')]
+build target: install
+    {{ if target =~ '^(' + replace(targets, ' ', '|') + ')$' { '' } else { error("unknown target `" + target + "`; valid targets: " + targets) } }}
+    rm -rf .build/{{ target }} && mkdir -p .build/{{ target }} dist
+    bun build --compile --minify --target=bun-{{ target }} src/cli.ts --outfile .build/{{ target }}/taskmd-{{ target }}{{ if target =~ 'windows' { '.exe' } else { '' } }}
+    mv -f .build/{{ target }}/taskmd-{{ target }}* dist/ && rm -rf .build/{{ target }}
+
+# Build every target of `targets`.
+[group('ci')]
+[parallel]
+build-all: (build "linux-x64") (build "linux-arm64") (build "darwin-x64") (build "darwin-arm64") (build "windows-x64")
+
+# The whole pipeline: lint, test and every build.
+[group('ci')]
+[parallel]
+ci: lint test build-all
+
+# Remove build output and reports.
+clean:
+    rm -rf dist reports .build

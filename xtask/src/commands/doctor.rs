@@ -1,0 +1,147 @@
+//! `doctor`: one line per check, ok / warn / fail, and a non-zero exit on any fail.
+
+use color_eyre::Result;
+
+use crate::{
+    exit::Exit,
+    flags::{Doctor, Global},
+    just::Just,
+    justfile::Justfile,
+    metadata::RecipeMetadata,
+    plan::{Invocation, Plan},
+    project::Project,
+    tools::{self, BUN_PIN, JUST_PIN, Provision, bootstrap_just_pin},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Report {
+    worst: Level,
+}
+
+impl Report {
+    fn line(&mut self, level: Level, what: &str, detail: impl std::fmt::Display) {
+        let label = match level {
+            Level::Ok => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => "fail",
+        };
+        println!("{label}  {what:<9} {detail}");
+        self.worst = self.worst.max(level);
+    }
+}
+
+impl Doctor {
+    pub fn run(self, global: &Global) -> Result<()> {
+        let mut report = Report { worst: Level::Ok };
+        check(global, &mut report);
+        match report.worst {
+            Level::Fail => {
+                Err(Exit::new(1, "doctor found problems; each `fail` line says what to do").into())
+            }
+            Level::Ok | Level::Warn => Ok(()),
+        }
+    }
+}
+
+fn check(global: &Global, report: &mut Report) {
+    let project = match Project::open(global.project.as_deref()) {
+        Ok(project) => project,
+        Err(error) => return report.line(Level::Fail, "project", error),
+    };
+    report.line(Level::Ok, "project", project.justfile.display());
+    let text = std::fs::read_to_string(&project.justfile).unwrap_or_default();
+    let just_pin = bootstrap_just_pin(&text);
+    let Some(just) = check_tool(report, &project, "just", just_pin.as_deref()) else {
+        return;
+    };
+    let just = Just {
+        program: just.program,
+        version: just.version,
+    };
+    let justfile = match Justfile::load(&just, &project.justfile) {
+        Ok(justfile) => justfile,
+        Err(error) => return report.line(Level::Fail, "justfile", format!("{error:#}")),
+    };
+    report.line(
+        Level::Ok,
+        "justfile",
+        format!("{} recipes", justfile.recipes.len()),
+    );
+    match justfile.variable(JUST_PIN) {
+        Ok(pin) if pin == just_pin => {}
+        _ => report.line(
+            Level::Fail,
+            "pins",
+            format!(
+                "`{JUST_PIN}` must be a plain string literal such as `{JUST_PIN} := \"1.59.0\"`"
+            ),
+        ),
+    }
+    match justfile.variable(BUN_PIN) {
+        Ok(Some(pin)) => {
+            check_tool(report, &project, "bun", Some(&pin));
+        }
+        Ok(None) => report.line(Level::Ok, "bun", "not pinned by this justfile"),
+        Err(error) => report.line(Level::Fail, "bun", format!("{error:#}")),
+    }
+    check_recipes(report, &justfile);
+}
+
+/// The pinned tool as the runners would use it, and any drift of the one on `PATH`.
+fn check_tool(
+    report: &mut Report,
+    project: &Project,
+    name: &'static str,
+    pin: Option<&str>,
+) -> Option<tools::Tool> {
+    match tools::provide(project, name, pin, Provision::FindOnly) {
+        Ok(tool) => {
+            report.line(Level::Ok, name, &tool);
+            if let (Some(pin), Some((Ok(version), program))) = (pin, tools::on_path(name))
+                && version != pin
+            {
+                report.line(Level::Warn, name, format!("{} on PATH is {version}, not the pinned {pin}; `just` typed by hand will differ from the xtask", program.display()));
+            }
+            Some(tool)
+        }
+        Err(error) => {
+            report.line(Level::Fail, name, format!("{error:#}"));
+            None
+        }
+    }
+}
+
+/// Metadata of every recipe, and a plan of every recipe that needs no arguments.
+fn check_recipes(report: &mut Report, justfile: &Justfile) {
+    let mut problems = 0;
+    for recipe in justfile.recipes.values() {
+        if let Err(error) = RecipeMetadata::of(recipe) {
+            report.line(Level::Fail, "metadata", error);
+            problems += 1;
+            continue;
+        }
+        let needs_arguments = recipe
+            .parameters
+            .iter()
+            .any(|parameter| parameter.min_arguments() > 0);
+        if !needs_arguments
+            && let Err(error) = Plan::new(justfile, &[Invocation::new(&recipe.namepath, &[])])
+        {
+            report.line(Level::Fail, "plan", error);
+            problems += 1;
+        }
+    }
+    if problems == 0 {
+        report.line(
+            Level::Ok,
+            "metadata",
+            format!("{} recipes valid", justfile.recipes.len()),
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! `ci`, `test`, `lint` and `build`: each names the recipes to run; the session does the rest.
+
+use color_eyre::Result;
+
+use crate::{
+    flags::{Build, Ci, Global, Lint, Test},
+    plan::Invocation,
+    session::Session,
+};
+
+impl Ci {
+    pub fn run(self, global: &Global) -> Result<()> {
+        Session::open(global)?.run(&[Invocation::new("ci", &[])])
+    }
+}
+
+impl Test {
+    pub fn run(self, global: &Global) -> Result<()> {
+        Session::open(global)?.run(&[Invocation::new("test", &[])])
+    }
+}
+
+impl Lint {
+    pub fn run(self, global: &Global) -> Result<()> {
+        Session::open(global)?.run(&[Invocation::new("lint", &[])])
+    }
+}
+
+impl Build {
+    pub fn run(self, global: &Global) -> Result<()> {
+        let session = Session::open(global)?;
+        let invocations = self.invocations(&session.justfile)?;
+        session.run(&invocations)
+    }
+}

@@ -1,0 +1,79 @@
+//! The xtask of this workspace, in the style of
+//! [cargo-xtask](https://github.com/matklad/cargo-xtask): the justfile holds every command;
+//! `just <recipe>` runs it here, and `cargo xtask <command>` plans the same recipes as a DAG
+//! and runs them with a runner.
+//!
+//! Data flows one way: justfile → [`justfile::Justfile`] → [`plan::Plan`] → runner →
+//! [`runner::RunOutcome`] → report.
+
+pub mod attribute;
+mod commands;
+pub mod dependency;
+pub mod environment;
+pub mod exit;
+pub mod expression;
+pub mod flags;
+pub mod just;
+pub mod justfile;
+pub mod metadata;
+pub mod parameter;
+pub mod plan;
+pub mod project;
+pub mod recipe;
+pub mod report;
+pub mod runner;
+pub mod session;
+pub mod telemetry;
+pub mod tools;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::{exit::Exit, flags::Command};
+
+/// Parses the command line, runs the command, and turns its result into an exit code.
+pub fn main() -> ExitCode {
+    let flags = flags::Xtask::parse();
+    telemetry::init();
+    let global = flags.global.clone();
+    let result = match flags.command {
+        Command::Ci(cmd) => cmd.run(&global),
+        Command::Test(cmd) => cmd.run(&global),
+        Command::Lint(cmd) => cmd.run(&global),
+        Command::Build(cmd) => cmd.run(&global),
+        Command::Plan(cmd) => cmd.run(&global),
+        Command::Doctor(cmd) => cmd.run(&global),
+        Command::Setup(cmd) => cmd.run(&global),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) => {
+            let code = report.downcast_ref::<Exit>().map_or(1, |exit| exit.code);
+            print_error(&report);
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// `error: what went wrong`, then each cause indented; the full report with
+/// `RUST_BACKTRACE=1`.
+fn print_error(report: &color_eyre::Report) {
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|value| value != "0") {
+        eprintln!("error: {report:?}");
+        return;
+    }
+    let mut chain = report.chain();
+    let Some(top) = chain.next().map(ToString::to_string) else {
+        return;
+    };
+    if top.is_empty() {
+        return;
+    }
+    eprintln!("error: {top}");
+    for cause in chain {
+        for line in cause.to_string().lines() {
+            eprintln!("  {line}");
+        }
+    }
+}
