@@ -9,6 +9,7 @@
 pub mod attribute;
 mod commands;
 pub mod dependency;
+pub mod digest;
 pub mod environment;
 pub mod exit;
 pub mod expression;
