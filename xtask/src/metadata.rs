@@ -71,6 +71,14 @@ pub enum MetadataError {
         placeholder: String,
     },
     #[error(
+        "{key} path `{path}` of recipe `{recipe}` has a `*` outside its last component; a wildcard may only end a file name, as in `dist/app-{{target}}*`"
+    )]
+    Wildcard {
+        recipe: String,
+        key: String,
+        path: String,
+    },
+    #[error(
         "secret `{name}` of recipe `{recipe}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"
     )]
     BadSecretName { recipe: String, name: String },
@@ -190,6 +198,15 @@ fn checked_paths(
                 key: key.to_owned(),
                 path: path.clone(),
             });
+        }
+        if let Some((parent, _)) = path.rsplit_once('/') {
+            if parent.contains('*') {
+                return Err(MetadataError::Wildcard {
+                    recipe: recipe.namepath.clone(),
+                    key: key.to_owned(),
+                    path: path.clone(),
+                });
+            }
         }
         for placeholder in placeholders(path) {
             if !recipe
@@ -356,7 +373,10 @@ mod tests {
 
     #[test]
     fn placeholder_names_a_parameter() {
-        let recipe = recipe_with(r#"[{"metadata": ["outputs", "dist/{target}"]}]"#, TARGET);
+        let recipe = recipe_with(
+            r#"[{"metadata": ["outputs", "dist/{target}", "dist/app-{target}*"]}]"#,
+            TARGET,
+        );
         assert!(RecipeMetadata::of(&recipe).is_ok());
     }
 }

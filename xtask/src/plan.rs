@@ -85,7 +85,7 @@ pub struct Plan {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error("the justfile has no recipe `{name}`{}; recipes: {}", suggestion.as_ref().map(|s| format!(", did you mean `{s}`?")).unwrap_or_default(), known.join(", "))]
+    #[error("the justfile has no recipe `{name}`{}; its recipes: {}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(), known.join(", "))]
     UnknownRecipe {
         name: String,
         suggestion: Option<String>,
