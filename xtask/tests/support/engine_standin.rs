@@ -45,10 +45,27 @@ pub struct Behaviour {
 
 #[derive(Clone, Debug)]
 enum Rule {
-    Exec { needle: String, failure: ExecFailure },
-    Id { needle: String, fault: IdFault },
-    Delay { needle: String, delay: Duration },
-    Leaf { needle: String, field: String, value: Value },
+    Exec {
+        needle: String,
+        failure: ExecFailure,
+    },
+    Id {
+        needle: String,
+        fault: IdFault,
+    },
+    Delay {
+        needle: String,
+        delay: Duration,
+    },
+    Leaf {
+        needle: String,
+        field: String,
+        value: Value,
+    },
+    Raw {
+        needle: String,
+        body: Value,
+    },
 }
 
 /// What a failing `withExec` reports: the fields of the engine's
@@ -150,6 +167,19 @@ impl Behaviour {
             needle: needle.into(),
             field: field.into(),
             value,
+        });
+        self
+    }
+}
+
+impl Behaviour {
+    /// Queries containing `needle` are answered with exactly `body` (HTTP
+    /// 200), before any other rule: for shapes the engine may send that the
+    /// SDK handles badly.
+    pub fn raw_on(mut self, needle: impl Into<String>, body: Value) -> Self {
+        self.rules.push(Rule::Raw {
+            needle: needle.into(),
+            body,
         });
         self
     }
@@ -277,8 +307,8 @@ impl EngineStandin {
             STARTED.fetch_add(1, Ordering::Relaxed)
         );
 
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("engine stand-in: bind 127.0.0.1:0");
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("engine stand-in: bind 127.0.0.1:0");
         listener
             .set_nonblocking(true)
             .expect("engine stand-in: set_nonblocking");
@@ -419,8 +449,8 @@ async fn handle(
             )
         })
         .collect();
-    let authorized = basic_auth_user(req.headers().get(AUTHORIZATION))
-        .is_some_and(|user| user == shared.token);
+    let authorized =
+        basic_auth_user(req.headers().get(AUTHORIZATION)).is_some_and(|user| user == shared.token);
     let body = req.into_body().collect().await.map(|b| b.to_bytes());
 
     let reject = |status: StatusCode, reason: String| {
@@ -521,7 +551,11 @@ fn basic_auth_user(header: Option<&hyper::header::HeaderValue>) -> Option<String
     ];
     let decoded = engines.iter().find_map(|e| e.decode(encoded).ok())?;
     let decoded = String::from_utf8(decoded).ok()?;
-    Some(decoded.split_once(':').map_or(decoded.clone(), |(u, _)| u.to_owned()))
+    Some(
+        decoded
+            .split_once(':')
+            .map_or(decoded.clone(), |(u, _)| u.to_owned()),
+    )
 }
 
 fn matches(needle: &str, raw: &str, canonical: &str) -> bool {
@@ -529,6 +563,13 @@ fn matches(needle: &str, raw: &str, canonical: &str) -> bool {
 }
 
 fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
+    let raw = shared.behaviour.rules.iter().rev().find_map(|r| match r {
+        Rule::Raw { needle, body } if matches(needle, query, canonical_text) => Some(body.clone()),
+        _ => None,
+    });
+    if let Some(body) = raw {
+        return body;
+    }
     let chain = match parse_query(query) {
         Ok(chain) => chain,
         Err(e) => return graphql_error(format!("engine stand-in: cannot parse query: {e}"), None),
@@ -624,7 +665,9 @@ fn default_leaf(chain: &[Step], leaf: &Field, host_cwd: &Path) -> Option<Value> 
 /// and `sync` of one object agree.
 fn mint_id(chain: &[Step]) -> String {
     let object = &chain[..chain.len().saturating_sub(1)];
-    let object_name = chain_fields(object).last().map_or("query", |f| f.name.as_str());
+    let object_name = chain_fields(object)
+        .last()
+        .map_or("query", |f| f.name.as_str());
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in render(object).bytes() {
         hash ^= u64::from(byte);
@@ -640,9 +683,10 @@ fn response_path(chain: &[Step]) -> Vec<Value> {
 }
 
 fn nest(chain: &[Step], value: Value) -> Value {
-    let data = chain_fields(chain).rev().fold(value, |inner, f| {
-        json!({ f.alias.as_ref().unwrap_or(&f.name): inner })
-    });
+    let data = chain_fields(chain).rev().fold(
+        value,
+        |inner, f| json!({ f.alias.as_ref().unwrap_or(&f.name): inner }),
+    );
     json!({ "data": data })
 }
 
