@@ -679,3 +679,89 @@ fn child_connects_through_session_env() {
     }))
     .unwrap();
 }
+
+// ---------------------------------------------------------------------------
+// Avoiding the panic path altogether.
+
+/// The representative pipeline with its object arguments resolved up front:
+/// `.id().await` returns a `Result`, and an `Id` passed as an argument needs
+/// no further query (`impl IntoID<Id> for Id`, SDK src/gen.rs:42-48).
+async fn bun_build_with_resolved_ids(client: &Query, export_to: &str) -> eyre::Result<String> {
+    let cache = client.cache_volume("bun-1.4.5").id().await?;
+    let checkout = client
+        .host()
+        .directory_opts(
+            ".",
+            HostDirectoryOptsBuilder::default()
+                .exclude(vec!["target/", "node_modules/", ".git/"])
+                .build()
+                .expect("all fields set"),
+        )
+        .id()
+        .await?;
+    let justfile = client.host().file("justfile").id().await?;
+    let npm_token = client.secret("env://NPM_TOKEN").id().await?;
+    let build = client
+        .container()
+        .from(BUN_IMAGE)
+        .with_mounted_cache_opts(
+            "/root/.bun/install/cache",
+            cache,
+            ContainerWithMountedCacheOptsBuilder::default()
+                .sharing(CacheSharingMode::Locked)
+                .build()
+                .expect("all fields set"),
+        )
+        .with_directory("/src", checkout)
+        .with_file("/src/justfile", justfile)
+        .with_workdir("/src")
+        .with_env_variable("CI", "true")
+        .with_secret_variable("NPM_TOKEN", npm_token)
+        .with_exec(BUILD_ARGS.to_vec());
+    build.directory("/src/dist").export(export_to).await?;
+    Ok(build.stdout().await?)
+}
+
+#[tokio::test]
+async fn pre_resolved_ids_turn_id_failures_into_errors_and_save_round_trips() {
+    let failing =
+        EngineStandin::start(Behaviour::normal().fail_id("cacheVolume", IdFault::GraphQlError));
+    let err = bun_build_with_resolved_ids(&client_for(&failing), "/tmp/x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.downcast_ref::<DaggerError>(),
+            Some(DaggerError::Query(GraphQLError::DomainError { .. }))
+        ),
+        "{err:?}"
+    );
+
+    let standin = EngineStandin::start(Behaviour::normal());
+    bun_build_with_resolved_ids(&client_for(&standin), "/tmp/x")
+        .await
+        .unwrap();
+    // 4 ids once, then the two leaves: 6 queries instead of 10, and the same
+    // pipeline queries as the lazily resolved form.
+    let queries = standin.queries();
+    assert_eq!(
+        leaves(&queries),
+        ["id", "id", "id", "id", "export", "stdout"]
+    );
+    let lazy = EngineStandin::start(Behaviour::normal());
+    bun_build(&client_for(&lazy), "/tmp/x").await.unwrap();
+    let lazy = lazy.queries();
+    assert_eq!(queries[4].canonical(), lazy[4].canonical());
+    assert_eq!(queries[5].canonical(), lazy[9].canonical());
+}
+
+#[test]
+fn connect_future_is_send_so_the_whole_session_can_run_on_a_spawned_task() {
+    fn assert_send<T: Send>(_: &T) {}
+    let session = dagger_sdk::connect(|client| async move {
+        bun_build(&client, "/tmp/x").await?;
+        Ok(())
+    });
+    assert_send(&session);
+    // Dropped unpolled: nothing ran, no engine was looked for.
+}
