@@ -49,6 +49,8 @@ pub enum Command {
     Lint(Lint),
     /// Build release binaries: the `build` recipe for each target
     Build(Build),
+    /// Run any recipe of the justfile, with its arguments
+    Run(RunFlags),
     /// Show the steps a recipe expands to, without running them
     Plan(PlanFlags),
     /// Check the tools, the justfile and its metadata
@@ -79,6 +81,15 @@ pub struct Build {
     /// Every target in the justfile's `targets` variable
     #[arg(long)]
     pub all_targets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunFlags {
+    /// The recipe to run
+    pub recipe: String,
+    /// Arguments of the recipe
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub arguments: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,10 @@ use crate::{exit::Exit, flags::Command};
 
 /// Parses the command line, runs the command, and turns its result into an exit code.
 pub fn main() -> ExitCode {
+    // Panics are bugs: color-eyre's hook reports them readably. Errors are printed below.
+    let _ = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install();
     let flags = flags::Xtask::parse();
     telemetry::init();
     let global = flags.global.clone();
@@ -43,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Test(cmd) => cmd.run(&global),
         Command::Lint(cmd) => cmd.run(&global),
         Command::Build(cmd) => cmd.run(&global),
+        Command::Run(cmd) => cmd.run(&global),
         Command::Plan(cmd) => cmd.run(&global),
         Command::Doctor(cmd) => cmd.run(&global),
         Command::Setup(cmd) => cmd.run(&global),

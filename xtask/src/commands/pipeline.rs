@@ -1,9 +1,10 @@
-//! `ci`, `test`, `lint` and `build`: each names the recipes to run; the session does the rest.
+//! `ci`, `test`, `lint`, `build` and `run`: each names the recipes to run; the session does
+//! the rest.
 
 use color_eyre::Result;
 
 use crate::{
-    flags::{Build, Ci, Global, Lint, Test},
+    flags::{Build, Ci, Global, Lint, RunFlags, Test},
     plan::Invocation,
     session::Session,
 };
@@ -31,5 +32,14 @@ impl Build {
         let session = Session::open(global)?;
         let invocations = self.invocations(&session.justfile)?;
         session.run(&invocations)
+    }
+}
+
+impl RunFlags {
+    pub fn run(self, global: &Global) -> Result<()> {
+        Session::open(global)?.run(&[Invocation {
+            recipe: self.recipe,
+            arguments: self.arguments,
+        }])
     }
 }

@@ -153,7 +153,22 @@ fn finish<T>(plan: &Plan, states: Vec<State<T>>, interrupted: bool) -> Vec<StepO
         if outcomes[step.id].is_some() {
             continue;
         }
-        let blocker = step.dependencies.iter().find(|&&dependency| !matches!(&outcomes[dependency], Some(outcome) if outcome.status == StepStatus::Passed));
+        // Name a failed dependency rather than one cancelled because of it.
+        let not_passed = |&&dependency: &&StepId| !matches!(&outcomes[dependency], Some(outcome) if outcome.status == StepStatus::Passed);
+        let failed = |&&dependency: &&StepId| {
+            matches!(
+                &outcomes[dependency],
+                Some(StepOutcome {
+                    status: StepStatus::Failed { .. },
+                    ..
+                })
+            )
+        };
+        let blocker = step
+            .dependencies
+            .iter()
+            .find(failed)
+            .or_else(|| step.dependencies.iter().find(not_passed));
         let reason = match (blocker, interrupted) {
             (_, true) => "interrupted".to_owned(),
             (Some(&blocker), false) => format!("`{}` did not pass", plan.step(blocker).invocation),

@@ -17,13 +17,15 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// The directory holding the pinned `just`: `cargo xtask setup` installs it on first use.
+/// A directory holding only the pinned `just` (a link to the real binary, not a shim), so
+/// tests can put just, and nothing else, on `PATH`. `cargo xtask setup` installs it first.
 pub fn just_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(["setup", "--project"])
             .arg(workspace_root())
+            .env_remove("RUST_BACKTRACE")
             .output()
             .expect("run `xtask setup`");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -32,13 +34,35 @@ pub fn just_dir() -> &'static Path {
             "`xtask setup` failed:\n{stdout}\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        // `just 1.59.0 (/path/to/just)`
+        // `just 1.59.0 (/path/to/just)`; that may be a shim (pyenv), so ask just where it is.
         let line = stdout
             .lines()
             .find(|line| line.starts_with("just "))
             .expect("setup names just");
         let program = line.rsplit_once(" (").unwrap().1.trim_end_matches(')');
-        Path::new(program).parent().unwrap().to_owned()
+        let probe = tempfile::tempdir().unwrap();
+        std::fs::write(
+            probe.path().join("justfile"),
+            "executable := just_executable()\n",
+        )
+        .unwrap();
+        let evaluated = std::process::Command::new(program)
+            .arg("--justfile")
+            .arg(probe.path().join("justfile"))
+            .args(["--evaluate", "executable"])
+            .output()
+            .expect("run just");
+        let real = PathBuf::from(String::from_utf8(evaluated.stdout).unwrap());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("just-only-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join(if cfg!(windows) { "just.exe" } else { "just" });
+        let _ = std::fs::remove_file(&link);
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        #[cfg(not(unix))]
+        std::fs::copy(&real, &link).unwrap();
+        dir
     })
 }
 
@@ -64,6 +88,7 @@ pub fn xtask(project: &Path) -> assert_cmd::Command {
     command.env_remove("GITHUB_ACTIONS");
     command.env_remove("CI");
     command.env_remove("RUST_LOG");
+    command.env_remove("RUST_BACKTRACE");
     command
 }
 

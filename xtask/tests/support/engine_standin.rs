@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 /// written in sorted order); where several rules of a kind match, the last
 /// one added wins.
 #[derive(Clone, Debug, Default)]
-pub struct Behaviour {
+pub(crate) struct Behaviour {
     rules: Vec<Rule>,
 }
 
@@ -71,14 +71,14 @@ enum Rule {
 /// What a failing `withExec` reports: the fields of the engine's
 /// `EXEC_ERROR` extension.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExecFailure {
+pub(crate) struct ExecFailure {
     pub exit_code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl ExecFailure {
-    pub fn new(exit_code: i32) -> Self {
+    pub(crate) fn new(exit_code: i32) -> Self {
         Self {
             exit_code,
             stdout: String::new(),
@@ -86,12 +86,12 @@ impl ExecFailure {
         }
     }
 
-    pub fn stdout(mut self, stdout: impl Into<String>) -> Self {
+    pub(crate) fn stdout(mut self, stdout: impl Into<String>) -> Self {
         self.stdout = stdout.into();
         self
     }
 
-    pub fn stderr(mut self, stderr: impl Into<String>) -> Self {
+    pub(crate) fn stderr(mut self, stderr: impl Into<String>) -> Self {
         self.stderr = stderr.into();
         self
     }
@@ -99,7 +99,7 @@ impl ExecFailure {
 
 /// How an `{id}` query goes wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IdFault {
+pub(crate) enum IdFault {
     /// A GraphQL error (`{"data":null,"errors":[{"message":..}]}`), as the
     /// engine answers e.g. for a host path it cannot read.
     GraphQlError,
@@ -112,7 +112,7 @@ impl Behaviour {
     /// Every query succeeds: ids for `id`/`sync`, `""` for
     /// `stdout`/`stderr`/`combinedOutput`/`contents`, `0` for `exitCode`, the
     /// absolute host path for `export`.
-    pub fn normal() -> Self {
+    pub(crate) fn normal() -> Self {
         Self::default()
     }
 
@@ -120,7 +120,7 @@ impl Behaviour {
     /// `args:[...]`) fails like the engine's exec error, unless that
     /// `withExec` says `expect:ANY` (or `FAILURE`): then it succeeds and the
     /// `exitCode`/`stdout`/`stderr` leaves report `failure`'s values.
-    pub fn fail_exec(mut self, needle: impl Into<String>, failure: ExecFailure) -> Self {
+    pub(crate) fn fail_exec(mut self, needle: impl Into<String>, failure: ExecFailure) -> Self {
         self.rules.push(Rule::Exec {
             needle: needle.into(),
             failure,
@@ -129,7 +129,7 @@ impl Behaviour {
     }
 
     /// `{id}` queries containing `needle` (`""`: all of them) go wrong.
-    pub fn fail_id(mut self, needle: impl Into<String>, fault: IdFault) -> Self {
+    pub(crate) fn fail_id(mut self, needle: impl Into<String>, fault: IdFault) -> Self {
         self.rules.push(Rule::Id {
             needle: needle.into(),
             fault,
@@ -138,12 +138,12 @@ impl Behaviour {
     }
 
     /// Every query is answered only after `delay`.
-    pub fn delay(self, delay: Duration) -> Self {
+    pub(crate) fn delay(self, delay: Duration) -> Self {
         self.delay_on("", delay)
     }
 
     /// Queries containing `needle` are answered only after `delay`.
-    pub fn delay_on(mut self, needle: impl Into<String>, delay: Duration) -> Self {
+    pub(crate) fn delay_on(mut self, needle: impl Into<String>, delay: Duration) -> Self {
         self.rules.push(Rule::Delay {
             needle: needle.into(),
             delay,
@@ -152,12 +152,12 @@ impl Behaviour {
     }
 
     /// Leaf `field` (e.g. `"stdout"`) answers `value` in every query.
-    pub fn leaf(self, field: impl Into<String>, value: Value) -> Self {
+    pub(crate) fn leaf(self, field: impl Into<String>, value: Value) -> Self {
         self.leaf_on("", field, value)
     }
 
     /// Leaf `field` answers `value` in queries containing `needle`.
-    pub fn leaf_on(
+    pub(crate) fn leaf_on(
         mut self,
         needle: impl Into<String>,
         field: impl Into<String>,
@@ -176,7 +176,7 @@ impl Behaviour {
     /// Queries containing `needle` are answered with exactly `body` (HTTP
     /// 200), before any other rule: for shapes the engine may send that the
     /// SDK handles badly.
-    pub fn raw_on(mut self, needle: impl Into<String>, body: Value) -> Self {
+    pub(crate) fn raw_on(mut self, needle: impl Into<String>, body: Value) -> Self {
         self.rules.push(Rule::Raw {
             needle: needle.into(),
             body,
@@ -187,7 +187,7 @@ impl Behaviour {
 
 /// One request the stand-in answered (auth passed, `POST /query`, JSON body).
 #[derive(Clone, Debug)]
-pub struct RecordedQuery {
+pub(crate) struct RecordedQuery {
     /// Arrival order, from 0.
     pub seq: usize,
     /// The TCP connection it came on, numbered from 1 in accept order.
@@ -213,19 +213,19 @@ pub struct RecordedQuery {
 impl RecordedQuery {
     /// The parsed selection path. Panics if the text is not the SDK's
     /// single-path shape.
-    pub fn chain(&self) -> Vec<Step> {
+    pub(crate) fn chain(&self) -> Vec<Step> {
         parse_query(&self.query)
             .unwrap_or_else(|e| panic!("unparsable query {:?}: {e}", self.query))
     }
 
     /// The query with each field's arguments sorted by name (the SDK sends
     /// them in `HashMap` order, which varies from run to run).
-    pub fn canonical(&self) -> String {
+    pub(crate) fn canonical(&self) -> String {
         canonical(&self.query)
     }
 
     /// The last field of the path (`id`, `stdout`, `export`, ...).
-    pub fn leaf(&self) -> String {
+    pub(crate) fn leaf(&self) -> String {
         last_field(&self.chain())
             .map(|f| f.name.clone())
             .unwrap_or_default()
@@ -233,19 +233,19 @@ impl RecordedQuery {
 
     /// Whether this is an `{id}` query (how the SDK resolves object
     /// arguments before the query that uses them).
-    pub fn is_id_query(&self) -> bool {
+    pub(crate) fn is_id_query(&self) -> bool {
         self.leaf() == "id"
     }
 
     /// Whether the two requests were in flight at the same time.
-    pub fn overlaps(&self, other: &RecordedQuery) -> bool {
+    pub(crate) fn overlaps(&self, other: &RecordedQuery) -> bool {
         let end = |q: &RecordedQuery| q.finished.unwrap_or(Duration::MAX);
         self.started < end(other) && other.started < end(self)
     }
 
     /// Whether `needle` occurs anywhere in what was sent: query text,
     /// variables, operation name or any header value.
-    pub fn sent_contains(&self, needle: &str) -> bool {
+    pub(crate) fn sent_contains(&self, needle: &str) -> bool {
         self.query.contains(needle)
             || self.variables.to_string().contains(needle)
             || self
@@ -261,7 +261,7 @@ impl RecordedQuery {
 
 /// A request the stand-in refused (bad token, wrong path/method, bad body).
 #[derive(Clone, Debug)]
-pub struct RejectedRequest {
+pub(crate) struct RejectedRequest {
     pub connection: u64,
     pub method: String,
     pub path: String,
@@ -270,7 +270,7 @@ pub struct RejectedRequest {
 }
 
 /// A running stand-in. Stops (and joins its thread) on drop.
-pub struct EngineStandin {
+pub(crate) struct EngineStandin {
     port: u16,
     token: String,
     shared: Arc<Shared>,
@@ -294,7 +294,7 @@ struct Log {
 
 impl EngineStandin {
     /// Listens on 127.0.0.1:0 and serves until dropped.
-    pub fn start(behaviour: Behaviour) -> Self {
+    pub(crate) fn start(behaviour: Behaviour) -> Self {
         static STARTED: AtomicU64 = AtomicU64::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -339,23 +339,23 @@ impl EngineStandin {
         }
     }
 
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
     /// The session token a client must present (as the Basic-auth user).
-    pub fn token(&self) -> &str {
+    pub(crate) fn token(&self) -> &str {
         &self.token
     }
 
     /// `http://127.0.0.1:PORT/query`
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/query", self.port)
     }
 
     /// What to set in a child process so the SDK's `connect` finds this
     /// session instead of starting (or downloading) a Dagger CLI.
-    pub fn env(&self) -> [(&'static str, String); 2] {
+    pub(crate) fn env(&self) -> [(&'static str, String); 2] {
         [
             ("DAGGER_SESSION_PORT", self.port.to_string()),
             ("DAGGER_SESSION_TOKEN", self.token.clone()),
@@ -363,12 +363,12 @@ impl EngineStandin {
     }
 
     /// Every answered request so far, in arrival order.
-    pub fn queries(&self) -> Vec<RecordedQuery> {
+    pub(crate) fn queries(&self) -> Vec<RecordedQuery> {
         self.shared.log.lock().unwrap().queries.clone()
     }
 
     /// Every refused request so far (e.g. a wrong token).
-    pub fn rejected(&self) -> Vec<RejectedRequest> {
+    pub(crate) fn rejected(&self) -> Vec<RejectedRequest> {
         self.shared.log.lock().unwrap().rejected.clone()
     }
 }
@@ -451,7 +451,11 @@ async fn handle(
         .collect();
     let authorized =
         basic_auth_user(req.headers().get(AUTHORIZATION)).is_some_and(|user| user == shared.token);
-    let body = req.into_body().collect().await.map(|b| b.to_bytes());
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes);
 
     let reject = |status: StatusCode, reason: String| {
         shared.log.lock().unwrap().rejected.push(RejectedRequest {
@@ -538,7 +542,7 @@ async fn handle(
 
 /// The user name of a Basic `Authorization` header. The SDK encodes
 /// `TOKEN:` with base64's URL-safe alphabet (SDK
-/// src/core/graphql_client.rs:29), `reqwest::basic_auth` with the standard
+/// `src/core/graphql_client.rs:29`), `reqwest::basic_auth` with the standard
 /// one: accept both.
 fn basic_auth_user(header: Option<&hyper::header::HeaderValue>) -> Option<String> {
     let value = header?.to_str().ok()?;
@@ -575,7 +579,7 @@ fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
         Err(e) => return graphql_error(format!("engine stand-in: cannot parse query: {e}"), None),
     };
     let Some(leaf) = last_field(&chain) else {
-        return graphql_error("engine stand-in: empty selection".into(), None);
+        return graphql_error("engine stand-in: empty selection", None);
     };
     let rules = &shared.behaviour.rules;
 
@@ -690,7 +694,8 @@ fn nest(chain: &[Step], value: Value) -> Value {
     json!({ "data": data })
 }
 
-fn graphql_error(message: String, at: Option<(&[Step], &Field)>) -> Value {
+fn graphql_error(message: impl Into<String>, at: Option<(&[Step], &Field)>) -> Value {
+    let message: String = message.into();
     let mut error = json!({ "message": message });
     if let Some((chain, leaf)) = at {
         error["locations"] = json!([{ "line": 1, "column": leaf.offset + 1 }]);
@@ -731,7 +736,7 @@ fn exec_error(chain: &[Step], leaf: &Field, exec: Option<&Field>, failure: &Exec
 
 /// One step of a selection path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     Field(Field),
     /// `... on TypeName` (the SDK's `node(id:)` loads and `sync` results).
     Fragment(String),
@@ -739,7 +744,7 @@ pub enum Step {
 
 /// A field with its arguments, each kept as the literal text sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Field {
+pub(crate) struct Field {
     pub alias: Option<String>,
     pub name: String,
     /// In the order sent.
@@ -750,7 +755,7 @@ pub struct Field {
 
 impl Field {
     /// The literal text of an argument (`"x"`, `["a","b"]`, `LOCKED`, `true`).
-    pub fn arg(&self, name: &str) -> Option<&str> {
+    pub(crate) fn arg(&self, name: &str) -> Option<&str> {
         self.args
             .iter()
             .find(|(n, _)| n == name)
@@ -758,18 +763,18 @@ impl Field {
     }
 
     /// A string argument, unescaped.
-    pub fn arg_string(&self, name: &str) -> Option<String> {
+    pub(crate) fn arg_string(&self, name: &str) -> Option<String> {
         serde_json::from_str(self.arg(name)?).ok()
     }
 
     /// A list-of-strings argument, unescaped.
-    pub fn arg_strings(&self, name: &str) -> Option<Vec<String>> {
+    pub(crate) fn arg_strings(&self, name: &str) -> Option<Vec<String>> {
         serde_json::from_str(self.arg(name)?).ok()
     }
 }
 
 /// The fields of a path, fragments skipped.
-pub fn chain_fields(chain: &[Step]) -> impl DoubleEndedIterator<Item = &Field> {
+pub(crate) fn chain_fields(chain: &[Step]) -> impl DoubleEndedIterator<Item = &Field> {
     chain.iter().filter_map(|s| match s {
         Step::Field(f) => Some(f),
         Step::Fragment(_) => None,
@@ -782,7 +787,7 @@ fn last_field(chain: &[Step]) -> Option<&Field> {
 
 /// `text` with every field's arguments sorted by name; `text` itself if it
 /// does not parse.
-pub fn canonical(text: &str) -> String {
+pub(crate) fn canonical(text: &str) -> String {
     parse_query(text).map_or_else(|_| text.to_owned(), |chain| render(&chain))
 }
 
@@ -802,7 +807,9 @@ fn render(chain: &[Step]) -> String {
                     let mut args: Vec<_> = f.args.iter().collect();
                     args.sort();
                     let args: Vec<String> = args.iter().map(|(n, v)| format!("{n}:{v}")).collect();
-                    s.push_str(&format!("({})", args.join(", ")));
+                    s.push('(');
+                    s.push_str(&args.join(", "));
+                    s.push(')');
                 }
                 s
             }
@@ -818,7 +825,7 @@ fn render(chain: &[Step]) -> String {
 }
 
 /// Parses the SDK's single-path query text.
-pub fn parse_query(text: &str) -> Result<Vec<Step>, String> {
+pub(crate) fn parse_query(text: &str) -> Result<Vec<Step>, String> {
     let mut p = Parser { s: text, pos: 0 };
     p.ws();
     if !p.eat("query") {

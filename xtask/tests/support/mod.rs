@@ -4,4 +4,4 @@
 //! module, so unused items are expected here.
 #![allow(dead_code)]
 
-pub mod engine_standin;
+pub(crate) mod engine_standin;
