@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::{fs, path::Path};
+use std::fs;
 
 use predicates::prelude::*;
 
@@ -145,43 +145,11 @@ fn a_just_pin_that_is_not_a_literal_is_rejected() {
     );
 }
 
-/// Copies the application half of this repository (sources, lockfile, justfile) into `to`.
-fn copy_app(to: &Path) {
-    let root = common::workspace_root();
-    for entry in [
-        "justfile",
-        "package.json",
-        "bun.lock",
-        "bunfig.toml",
-        "tsconfig.json",
-        "eslint.config.js",
-        "src",
-        "test",
-    ] {
-        copy_tree(&root.join(entry), &to.join(entry));
-    }
-    // Reuse the repository's pinned tools instead of installing them again.
-    #[cfg(unix)]
-    std::os::unix::fs::symlink(root.join(".tools"), to.join(".tools")).unwrap();
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    if from.is_dir() {
-        fs::create_dir_all(to).unwrap();
-        for entry in fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            copy_tree(&entry.path(), &to.join(entry.file_name()));
-        }
-    } else {
-        fs::copy(from, to).unwrap();
-    }
-}
-
 #[test]
 fn a_failed_build_leaves_no_partial_file_in_dist() {
     common::just_dir();
     let project = tempfile::tempdir().unwrap();
-    copy_app(project.path());
+    common::copy_app(project.path());
     fs::write(
         project.path().join("src/cli.ts"),
         "this is not typescript {\n",

@@ -112,3 +112,35 @@ pub fn assert_golden(path: &Path, actual: &str) {
         path.display()
     );
 }
+
+/// Copies the application half of this repository (sources, lockfile, justfile) into `to`.
+pub fn copy_app(to: &Path) {
+    let root = workspace_root();
+    for entry in [
+        "justfile",
+        "package.json",
+        "bun.lock",
+        "bunfig.toml",
+        "tsconfig.json",
+        "eslint.config.js",
+        "src",
+        "test",
+    ] {
+        copy_tree(&root.join(entry), &to.join(entry));
+    }
+    // Reuse the repository's pinned tools instead of installing them again.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root.join(".tools"), to.join(".tools")).unwrap();
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}
