@@ -11,6 +11,13 @@
 # the xtask reads `just_version` before it has a just to ask.
 just_version := "1.59.0"
 bun_version := "1.4.5"
+# The Dagger CLI that CI installs: the engine version of the pinned dagger-sdk crate
+# (`cargo xtask gen-ci` checks them against each other).
+dagger_version := "1.0.0-beta.23"
+# The workflow linters of `lint-workflows`.
+actionlint_version := "1.7.12"
+zizmor_version := "1.32.0"
+shellcheck_version := "0.11.0.1"
 
 # Release targets, in bun's naming; `build-all` builds each.
 targets := "linux-x64 linux-arm64 darwin-x64 darwin-arm64 windows-x64"
