@@ -405,6 +405,7 @@ pub fn render(jobs: &[CiJob], pins: &Pins) -> Result<Vec<Workflow>, WorkflowErro
                 &tokens(
                     pins,
                     &["parity-linux", "parity-macos", "compare", "windows"],
+                    Triggers::DefaultBranch,
                 )?,
             )?,
         },
@@ -413,14 +414,27 @@ pub fn render(jobs: &[CiJob], pins: &Pins) -> Result<Vec<Workflow>, WorkflowErro
             text: expand(
                 "release.yml.in",
                 RELEASE,
-                &tokens(pins, &["plan", "build", "release"])?,
+                &tokens(pins, &["plan", "build", "release"], Triggers::PullRequests)?,
             )?,
         },
     ])
 }
 
+/// Where a workflow runs, which decides what its failure report may write to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Triggers {
+    /// Pull requests too: the report comments on them.
+    PullRequests,
+    /// Only the default branch (a schedule): the report opens issues only.
+    DefaultBranch,
+}
+
 /// The values of the template tokens: pins, and the failure report needing `needs`.
-fn tokens(pins: &Pins, needs: &[&str]) -> Result<BTreeMap<String, String>, WorkflowError> {
+fn tokens(
+    pins: &Pins,
+    needs: &[&str],
+    triggers: Triggers,
+) -> Result<BTreeMap<String, String>, WorkflowError> {
     let mut tokens = BTreeMap::new();
     tokens.insert("dagger_version".to_owned(), pins.dagger.clone());
     tokens.insert("node_version".to_owned(), NODE_VERSION.to_owned());
@@ -429,6 +443,18 @@ fn tokens(pins: &Pins, needs: &[&str]) -> Result<BTreeMap<String, String>, Workf
     }
     if !needs.is_empty() {
         tokens.insert("needs".to_owned(), format!("[{}]", needs.join(", ")));
+        let mut permissions = vec![
+            "actions: read # list the jobs of this run and their failed steps",
+            "issues: write # open or update the issue of a failed run on the default branch",
+        ];
+        if triggers == Triggers::PullRequests {
+            permissions.push("pull-requests: write # comment on the pull request");
+        }
+        let permissions: Vec<String> = permissions
+            .iter()
+            .map(|permission| format!("      {permission}"))
+            .collect();
+        tokens.insert("report-permissions".to_owned(), permissions.join("\n"));
         let report = expand("report-failure.yml.in", REPORT_FAILURE, &tokens)?;
         tokens.insert("report-failure".to_owned(), report.trim_end().to_owned());
     }
@@ -474,7 +500,7 @@ fn render_ci(jobs: &[CiJob], pins: &Pins) -> Result<String, WorkflowError> {
     if gathers_dist {
         needs.push("dist");
     }
-    let tokens = tokens(pins, &needs)?;
+    let tokens = tokens(pins, &needs, Triggers::PullRequests)?;
     let mut out = expand("ci-head.yml.in", CI_HEAD, &tokens)?;
     for job in jobs {
         render_job(&mut out, job, pins);
@@ -882,6 +908,12 @@ mod tests {
             assert!(ci.contains(expected), "ci.yml lacks {expected:?}:\n{ci}");
         }
         assert!(!ci.contains("build-all:") && !ci.contains("  ci:\n"));
+        let nightly = &workflows[1].text;
+        assert!(ci.contains("      pull-requests: write # comment on the pull request\n"));
+        assert!(
+            nightly.contains("      issues: write") && !nightly.contains("pull-requests: write"),
+            "a scheduled workflow's report needs no pull request permission:\n{nightly}"
+        );
         for workflow in &workflows {
             check_hardening(&workflow.path, &workflow.text);
         }
