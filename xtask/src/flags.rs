@@ -57,6 +57,8 @@ pub enum Command {
     Doctor(Doctor),
     /// Install the pinned just and bun into `.tools/` if they are missing
     Setup(Setup),
+    /// Write the GitHub Actions workflows from the justfile: one CI job per `[group('ci')]` recipe
+    GenCi(GenCi),
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +111,13 @@ pub struct Doctor {}
 
 #[derive(Debug, Args)]
 pub struct Setup {}
+
+#[derive(Debug, Args)]
+pub struct GenCi {
+    /// Write nothing; fail when a committed workflow differs from what `gen-ci` would write
+    #[arg(long)]
+    pub check: bool,
+}
 
 /// The justfile variable listing the build targets.
 pub const TARGETS_VARIABLE: &str = "targets";

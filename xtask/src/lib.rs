@@ -26,6 +26,7 @@ pub mod runner;
 pub mod session;
 pub mod telemetry;
 pub mod tools;
+pub mod workflow;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,7 @@ pub fn main() -> ExitCode {
         Command::Plan(cmd) => cmd.run(&global),
         Command::Doctor(cmd) => cmd.run(&global),
         Command::Setup(cmd) => cmd.run(&global),
+        Command::GenCi(cmd) => cmd.run(&global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
