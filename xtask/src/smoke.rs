@@ -44,8 +44,10 @@ impl SmokeSpec {
     /// The checks for the project at `root`; the error says why no smoke run can happen.
     pub fn for_project(root: &Path) -> Result<SmokeSpec, String> {
         let package = root.join("package.json");
-        let text = std::fs::read_to_string(&package)
-            .map_err(|error| format!("cannot read `package.json`: {error}"))?;
+        let text = std::fs::read_to_string(&package).map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => "the project has no `package.json`".to_owned(),
+            _ => format!("cannot read `package.json`: {error}"),
+        })?;
         let json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|error| format!("`package.json` is not JSON: {error}"))?;
         let version = json
@@ -666,14 +668,81 @@ mod tests {
         assert_eq!(emulator_could_not_load(&Launcher::Native, stderr), None);
     }
 
+    /// A stand-in program: prints `version` for `--version`, `listing` for `list`, and
+    /// exits with `list_exit` after listing.
+    #[cfg(unix)]
+    fn script(dir: &Path, version: &str, listing: &str, list_exit: u8) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(format!("app-{list_exit}-{}", version.len() + listing.len()));
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\ncase \"$1\" in\n  --version) echo '{version}' ;;\n  list) printf '{listing}'; echo boom >&2; exit {list_exit} ;;\nesac\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_smoke_run_checks_the_version_and_the_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = SmokeSpec {
+            version: "1.2.3".to_owned(),
+            expected_list: b"ID\n#1\n".to_vec(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let smoke =
+            |program: &Path| runtime.block_on(run(&spec, &Launcher::Native, program, dir.path()));
+
+        let good = script(dir.path(), "1.2.3", "ID\\n#1\\n", 0);
+        assert_eq!(
+            smoke(&good),
+            SmokeOutcome::Passed {
+                via: "native".to_owned()
+            }
+        );
+
+        let old = script(dir.path(), "1.2.0", "ID\\n#1\\n", 0);
+        assert_eq!(
+            smoke(&old),
+            SmokeOutcome::Failed {
+                via: "native".to_owned(),
+                reason: "`--version` printed `1.2.0`, but `package.json` says `1.2.3`".to_owned()
+            }
+        );
+
+        let short = script(dir.path(), "1.2.3", "ID\\n", 0);
+        let SmokeOutcome::Failed { reason, .. } = smoke(&short) else {
+            panic!("a short listing passed");
+        };
+        assert_eq!(
+            reason,
+            "`list test/fixtures/tasks` differs from `test/fixtures/tasks.list.expected` at line 2: expected `#1`, got ``"
+        );
+
+        let crashing = script(dir.path(), "1.2.3", "ID\\n#1\\n", 3);
+        let SmokeOutcome::Failed { reason, .. } = smoke(&crashing) else {
+            panic!("a failing listing passed");
+        };
+        assert!(
+            reason.ends_with(" list test/fixtures/tasks` exited with exit status: 3: boom"),
+            "{reason}"
+        );
+    }
+
     #[test]
     fn the_spec_comes_from_package_json_and_the_fixtures() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        assert!(
-            SmokeSpec::for_project(root)
-                .unwrap_err()
-                .starts_with("cannot read `package.json`")
+        assert_eq!(
+            SmokeSpec::for_project(root).unwrap_err(),
+            "the project has no `package.json`"
         );
         std::fs::write(
             root.join("package.json"),
