@@ -7,6 +7,7 @@
 //! every binary passed validation, so `dist/` never holds records that vouch for other bytes.
 
 use std::{
+    fmt::Write as _,
     fs,
     io::Write as _,
     path::{Path, PathBuf},
@@ -142,7 +143,7 @@ impl BuildOutputs {
             let path = dist.join(name);
             match fs::remove_file(&path) {
                 Ok(()) => {
-                    info!(file = %path.display(), "removed the records of the previous build")
+                    info!(file = %path.display(), "removed the records of the previous build");
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
                 Err(error) => {
@@ -237,8 +238,10 @@ pub fn checksums(validations: &[Validation]) -> String {
     lines.sort();
     lines
         .into_iter()
-        .map(|(name, sha256)| format!("{sha256}  {name}\n"))
-        .collect()
+        .fold(String::new(), |mut text, (name, sha256)| {
+            let _ = writeln!(text, "{sha256}  {name}");
+            text
+        })
 }
 
 fn file_name(binary: &Binary) -> String {

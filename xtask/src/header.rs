@@ -295,13 +295,13 @@ pub mod fixtures {
             put64(&mut bytes, 32, 64); // e_phoff
             put16(&mut bytes, 56, 1); // e_phnum
             let mut program_header = vec![0u8; 56];
-            let path_offset = 64 + 56;
-            let path_size = interpreter.len() + 1;
+            let path_offset: u64 = 64 + 56;
+            let path_size = interpreter.len() as u64 + 1;
             put32(&mut program_header, 0, 3); // PT_INTERP
             put32(&mut program_header, 4, 4); // PF_R
-            put64(&mut program_header, 8, path_offset as u64);
-            put64(&mut program_header, 32, path_size as u64); // p_filesz
-            put64(&mut program_header, 40, path_size as u64); // p_memsz
+            put64(&mut program_header, 8, path_offset);
+            put64(&mut program_header, 32, path_size); // p_filesz
+            put64(&mut program_header, 40, path_size); // p_memsz
             put64(&mut program_header, 48, 1); // p_align
             bytes.extend_from_slice(&program_header);
             bytes.extend_from_slice(interpreter.as_bytes());
@@ -321,13 +321,14 @@ pub mod fixtures {
 
     /// A PE image for `machine`: PE32+ when `plus`, else PE32; a DLL when `dll`.
     pub fn pe(machine: u16, plus: bool, dll: bool) -> Vec<u8> {
-        const PE_OFFSET: usize = 64;
+        const PE_OFFSET: u32 = 64;
         let optional_size: u16 = if plus { 240 } else { 224 };
-        let mut bytes = vec![0u8; PE_OFFSET + 4 + 20 + usize::from(optional_size)];
+        let pe = PE_OFFSET as usize;
+        let mut bytes = vec![0u8; pe + 4 + 20 + usize::from(optional_size)];
         bytes[..2].copy_from_slice(b"MZ");
-        put32(&mut bytes, 60, PE_OFFSET as u32); // e_lfanew
-        bytes[PE_OFFSET..PE_OFFSET + 4].copy_from_slice(b"PE\0\0");
-        let coff = PE_OFFSET + 4;
+        put32(&mut bytes, 60, PE_OFFSET); // e_lfanew
+        bytes[pe..pe + 4].copy_from_slice(b"PE\0\0");
+        let coff = pe + 4;
         put16(&mut bytes, coff, machine);
         put16(&mut bytes, coff + 16, optional_size);
         let characteristics = 0x0022 | if dll { 0x2000 } else { 0 }; // EXECUTABLE_IMAGE | LARGE_ADDRESS_AWARE

@@ -26,6 +26,7 @@ pub mod recipe;
 pub mod report;
 pub mod runner;
 pub mod session;
+pub mod shell;
 pub mod smoke;
 pub mod target;
 pub mod telemetry;

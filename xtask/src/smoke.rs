@@ -28,7 +28,7 @@ pub const LIST_EXPECTED: &str = "test/fixtures/tasks.list.expected";
 /// (its first run creates a prefix).
 const TIMEOUT: Duration = Duration::from_secs(180);
 
-/// Rosetta 2's runtime: present when macOS on Apple silicon can run x86_64 programs.
+/// Rosetta 2's runtime: present when macOS on Apple silicon can run `x86_64` programs.
 const ROSETTA_RUNTIME: &str = "/Library/Apple/usr/libexec/oah/libRosettaRuntime";
 
 /// What the smoke run checks, read from the project.
@@ -71,7 +71,7 @@ impl SmokeSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Launcher {
     Native,
-    /// macOS on Apple silicon running an x86_64 binary.
+    /// macOS on Apple silicon running an `x86_64` binary.
     Rosetta,
     /// qemu-user with `-L sysroot`, where the target's dynamic loader and libc live.
     Qemu {
@@ -98,14 +98,18 @@ impl fmt::Display for Launcher {
     }
 }
 
+/// Finds a program on `PATH`.
+pub type FindProgram = Box<dyn Fn(&str) -> Option<PathBuf> + Send + Sync>;
+/// Whether a file exists.
+pub type Exists = Box<dyn Fn(&Path) -> bool + Send + Sync>;
+
 /// What this machine is and has, as far as starting other platforms' binaries goes.
 pub struct Host {
     pub os: Option<Os>,
     pub arch: Option<Arch>,
-    /// Finds a program on `PATH`.
-    pub find_program: Box<dyn Fn(&str) -> Option<PathBuf> + Send + Sync>,
+    pub find_program: FindProgram,
     /// Whether a file exists (the ELF loader, Rosetta's runtime).
-    pub exists: Box<dyn Fn(&Path) -> bool + Send + Sync>,
+    pub exists: Exists,
     /// `QEMU_LD_PREFIX`: the sysroot the user chose for qemu-user.
     pub qemu_ld_prefix: Option<PathBuf>,
 }
@@ -117,7 +121,7 @@ impl Host {
             os: Os::host(),
             arch: Arch::host(),
             find_program: Box::new(tools::which),
-            exists: Box::new(|path| path.exists()),
+            exists: Box::new(Path::exists),
             qemu_ld_prefix: std::env::var_os("QEMU_LD_PREFIX")
                 .filter(|value| !value.is_empty())
                 .map(PathBuf::from),
@@ -398,14 +402,13 @@ fn emulator_could_not_load(launcher: &Launcher, stderr: &str) -> Option<String> 
                     .split_once("Library ")
                     .and_then(|(_, rest)| rest.split_whitespace().next())
                     .filter(|_| line.ends_with("not found"));
-                match missing {
-                    Some(library) => format!("this wine lacks {library}, which the program needs"),
-                    None => {
-                        let message = line
-                            .split_once("err:module:")
-                            .map_or(line, |(_, rest)| rest);
-                        format!("wine could not load it: {}", message.trim())
-                    }
+                if let Some(library) = missing {
+                    format!("this wine lacks {library}, which the program needs")
+                } else {
+                    let message = line
+                        .split_once("err:module:")
+                        .map_or(line, |(_, rest)| rest);
+                    format!("wine could not load it: {}", message.trim())
                 }
             }),
         Launcher::Qemu { program, .. } => {
@@ -419,7 +422,7 @@ fn emulator_could_not_load(launcher: &Launcher, stderr: &str) -> Option<String> 
     }
 }
 
-/// `at line N: expected `..`, got `..`` for the first line where `actual` differs from
+/// "at line N: expected `..`, got `..`" for the first line where `actual` differs from
 /// `expected`; `None` when they are the same bytes.
 pub fn first_difference(expected: &[u8], actual: &[u8]) -> Option<String> {
     if expected == actual {
