@@ -44,6 +44,9 @@ pub struct Header {
     /// The program loader an ELF binary asks for (`PT_INTERP`), such as
     /// `/lib/ld-linux-aarch64.so.1`; absent for static binaries and other formats.
     pub interpreter: Option<String>,
+    /// A Mach-O binary carries an embedded code signature (`LC_CODE_SIGNATURE` pointing
+    /// at a signature blob); `None` for other formats.
+    pub code_signature: Option<bool>,
 }
 
 /// A header that does not fit the target, or a file that is no executable at all.
@@ -66,6 +69,10 @@ pub enum HeaderError {
         found: String,
         kind: String,
     },
+    #[error(
+        "`{file}` has no code signature; macOS on Apple silicon kills arm64 programs that are not signed (ad hoc at least: `codesign --sign - {file}`)"
+    )]
+    Unsigned { file: String },
 }
 
 impl Header {
@@ -94,6 +101,7 @@ impl Header {
                     architecture: Architecture::Unknown,
                     kind: ObjectKind::Executable,
                     interpreter: None,
+                    code_signature: None,
                 });
             }
             FileKind::Pe64 => Format::Pe32Plus,
@@ -110,11 +118,23 @@ impl Header {
             }
             _ => None,
         };
+        let code_signature = match format {
+            Format::MachO64 => Some(mach_o_signed::<
+                object::macho::MachHeader64<object::Endianness>,
+                R,
+            >(data)?),
+            Format::MachO32 => Some(mach_o_signed::<
+                object::macho::MachHeader32<object::Endianness>,
+                R,
+            >(data)?),
+            _ => None,
+        };
         Ok(Header {
             format,
             architecture: object.architecture(),
             kind: object.kind(),
             interpreter,
+            code_signature,
         })
     }
 
@@ -141,6 +161,14 @@ impl Header {
                 file: file.display().to_string(),
                 found: self.to_string(),
                 kind: kind_name(self.kind).to_owned(),
+            });
+        }
+        if target.os == Os::Darwin
+            && target.arch == Arch::Arm64
+            && self.code_signature != Some(true)
+        {
+            return Err(HeaderError::Unsigned {
+                file: file.display().to_string(),
             });
         }
         Ok(())
@@ -241,6 +269,33 @@ fn kind_name(kind: ObjectKind) -> &'static str {
     }
 }
 
+/// Whether a Mach-O file has an `LC_CODE_SIGNATURE` whose data starts with the embedded
+/// signature's magic.
+fn mach_o_signed<'data, Mach, R>(data: R) -> Result<bool, String>
+where
+    Mach: object::read::macho::MachHeader,
+    R: ReadRef<'data>,
+{
+    let header = Mach::parse(data, 0).map_err(|error| error.to_string())?;
+    let endian = header.endian().map_err(|error| error.to_string())?;
+    let mut commands = header
+        .load_commands(endian, data, 0)
+        .map_err(|error| error.to_string())?;
+    while let Some(command) = commands.next().map_err(|error| error.to_string())? {
+        if command.cmd() != object::macho::LC_CODE_SIGNATURE {
+            continue;
+        }
+        let linkedit: &object::macho::LinkeditDataCommand<Mach::Endian> =
+            command.data().map_err(|error| error.to_string())?;
+        let offset = u64::from(linkedit.dataoff.get(endian));
+        let magic = data
+            .read_bytes_at(offset, 4)
+            .map_err(|()| "the code signature lies outside the file".to_owned())?;
+        return Ok(magic == object::macho::CSMAGIC_EMBEDDED_SIGNATURE.to_be_bytes());
+    }
+    Ok(false)
+}
+
 fn elf_interpreter<'data, Elf, R>(data: R) -> Result<Option<String>, String>
 where
     Elf: FileHeader,
@@ -310,12 +365,26 @@ pub mod fixtures {
         bytes
     }
 
-    /// A 64-bit Mach-O executable (`MH_EXECUTE`) for `cputype`, with no load commands.
-    pub fn mach_o(cputype: u32) -> Vec<u8> {
+    /// A 64-bit Mach-O executable (`MH_EXECUTE`) for `cputype`; with an embedded code
+    /// signature (a load command and the signature's header) when `signed`.
+    pub fn mach_o(cputype: u32, signed: bool) -> Vec<u8> {
         let mut bytes = vec![0u8; 32];
         put32(&mut bytes, 0, 0xfeed_facf); // MH_MAGIC_64
         put32(&mut bytes, 4, cputype);
         put32(&mut bytes, 12, 2); // MH_EXECUTE
+        if signed {
+            put32(&mut bytes, 16, 1); // ncmds
+            put32(&mut bytes, 20, 16); // sizeofcmds
+            let mut command = vec![0u8; 16];
+            put32(&mut command, 0, 0x1d); // LC_CODE_SIGNATURE
+            put32(&mut command, 4, 16);
+            put32(&mut command, 8, 48); // dataoff
+            put32(&mut command, 12, 12); // datasize
+            bytes.extend_from_slice(&command);
+            bytes.extend_from_slice(&0xfade_0cc0_u32.to_be_bytes()); // CSMAGIC_EMBEDDED_SIGNATURE
+            bytes.extend_from_slice(&12_u32.to_be_bytes()); // length
+            bytes.extend_from_slice(&0_u32.to_be_bytes()); // count
+        }
         bytes
     }
 
@@ -375,8 +444,8 @@ mod tests {
         let cases = [
             ("linux-x64", elf(ELF_X86_64, None), "ELF x86-64"),
             ("linux-arm64", elf(ELF_AARCH64, None), "ELF AArch64"),
-            ("darwin-x64", mach_o(MACHO_X86_64), "Mach-O x86_64"),
-            ("darwin-arm64", mach_o(MACHO_ARM64), "Mach-O arm64"),
+            ("darwin-x64", mach_o(MACHO_X86_64, false), "Mach-O x86_64"),
+            ("darwin-arm64", mach_o(MACHO_ARM64, true), "Mach-O arm64"),
             ("windows-x64", pe(PE_AMD64, true, false), "PE32+ x86-64"),
         ];
         for (name, bytes, shown) in cases {
@@ -404,8 +473,8 @@ mod tests {
         let binaries = [
             ("linux-x64", elf(ELF_X86_64, None)),
             ("linux-arm64", elf(ELF_AARCH64, None)),
-            ("darwin-x64", mach_o(MACHO_X86_64)),
-            ("darwin-arm64", mach_o(MACHO_ARM64)),
+            ("darwin-x64", mach_o(MACHO_X86_64, true)),
+            ("darwin-arm64", mach_o(MACHO_ARM64, true)),
             ("windows-x64", pe(PE_AMD64, true, false)),
         ];
         for (built_for, bytes) in &binaries {
@@ -447,6 +516,35 @@ mod tests {
             error.to_string(),
             "`f.exe` is PE32+ x86-64 but not an executable program (a shared library)"
         );
+    }
+
+    #[test]
+    fn an_unsigned_arm64_mac_binary_is_refused() {
+        let unsigned = header(&mach_o(MACHO_ARM64, false));
+        assert_eq!(unsigned.code_signature, Some(false));
+        let error = unsigned
+            .check(
+                Path::new("dist/taskmd-darwin-arm64"),
+                &target("darwin-arm64"),
+            )
+            .unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "`dist/taskmd-darwin-arm64` has no code signature; macOS on Apple silicon kills"
+            ),
+            "{error}"
+        );
+        assert_eq!(
+            header(&mach_o(MACHO_ARM64, true)).code_signature,
+            Some(true)
+        );
+        // Intel Macs run unsigned programs.
+        assert!(
+            header(&mach_o(MACHO_X86_64, false))
+                .check(Path::new("f"), &target("darwin-x64"))
+                .is_ok()
+        );
+        assert_eq!(header(&elf(ELF_X86_64, None)).code_signature, None);
     }
 
     #[test]

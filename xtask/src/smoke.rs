@@ -496,6 +496,7 @@ mod tests {
             architecture: Architecture::Aarch64,
             kind: ObjectKind::Executable,
             interpreter: interpreter.map(str::to_owned),
+            code_signature: None,
         }
     }
 

@@ -241,7 +241,7 @@ mod tests {
             binary(
                 dir.path(),
                 "darwin-arm64",
-                &fixtures::mach_o(fixtures::MACHO_ARM64),
+                &fixtures::mach_o(fixtures::MACHO_ARM64, true),
             ),
         ];
         let validations = validate(
@@ -276,7 +276,7 @@ mod tests {
             concat!(
                 "target        file                      size  header                             smoke\n",
                 "linux-x64     dist/taskmd-linux-x64     64 B  ELF AArch64 (expected ELF x86-64)  not run (the header check failed)\n",
-                "darwin-arm64  dist/taskmd-darwin-arm64  32 B  Mach-O arm64                       not run (no fixtures)\n",
+                "darwin-arm64  dist/taskmd-darwin-arm64  60 B  Mach-O arm64                       not run (no fixtures)\n",
             )
         );
     }

@@ -132,7 +132,10 @@ fn a_binary_for_the_wrong_platform_fails_the_build_and_leaves_no_records() {
             "linux-x64",
             fixtures::elf(fixtures::ELF_AARCH64, Some("/lib/ld-linux-aarch64.so.1")),
         ),
-        ("darwin-arm64", fixtures::mach_o(fixtures::MACHO_ARM64)),
+        (
+            "darwin-arm64",
+            fixtures::mach_o(fixtures::MACHO_ARM64, true),
+        ),
     ]);
     let dist = project.path().join("dist");
     fs::create_dir(&dist).unwrap();
@@ -153,7 +156,7 @@ fn a_binary_for_the_wrong_platform_fails_the_build_and_leaves_no_records() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("darwin-arm64  dist/app-darwin-arm64   32 B  Mach-O arm64"),
+        stdout.contains("darwin-arm64  dist/app-darwin-arm64   60 B  Mach-O arm64"),
         "{stdout}"
     );
     assert!(
@@ -220,8 +223,11 @@ fn valid_binaries_are_recorded_in_sha256sums_and_the_manifest() {
     let project = fixture_project(&[
         ("linux-x64", fixtures::elf(fixtures::ELF_X86_64, None)),
         ("linux-arm64", fixtures::elf(fixtures::ELF_AARCH64, None)),
-        ("darwin-x64", fixtures::mach_o(fixtures::MACHO_X86_64)),
-        ("darwin-arm64", fixtures::mach_o(fixtures::MACHO_ARM64)),
+        ("darwin-x64", fixtures::mach_o(fixtures::MACHO_X86_64, true)),
+        (
+            "darwin-arm64",
+            fixtures::mach_o(fixtures::MACHO_ARM64, true),
+        ),
         ("windows-x64", fixtures::pe(fixtures::PE_AMD64, true, false)),
     ]);
     let assert = xtask()
