@@ -69,6 +69,7 @@ pub fn validate(
     root: PathBuf,
 ) -> Result<Vec<Validation>> {
     let _span = info_span!("validate", n_binaries = binaries.len()).entered();
+    let started = std::time::Instant::now();
     let runtime = tokio::runtime::Runtime::new().wrap_err("cannot start the async runtime")?;
     let spec = Arc::new(spec);
     let host = Arc::new(host);
@@ -89,6 +90,10 @@ pub fn validate(
             results.push((index, validation?));
         }
         results.sort_by_key(|(index, _)| *index);
+        info!(
+            duration_ms = started.elapsed().as_millis(),
+            "validated every binary"
+        );
         Ok(results
             .into_iter()
             .map(|(_, validation)| validation)
