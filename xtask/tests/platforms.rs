@@ -192,6 +192,25 @@ fn a_target_whose_build_leaves_nothing_is_an_error() {
         ));
 }
 
+#[test]
+fn doctor_names_the_shell_that_runs_recipes() {
+    let project = fixture_project(&[("linux-x64", fixtures::elf(fixtures::ELF_X86_64, None))]);
+    let assert = xtask()
+        .args(["doctor", "--project"])
+        .arg(project.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with("ok    shell     "))
+        .unwrap_or_else(|| panic!("no shell line:\n{stdout}"));
+    assert!(line.contains("bash -euo pipefail -c ("), "{line}");
+    if cfg!(windows) {
+        assert!(!line.to_ascii_lowercase().contains("system32"), "{line}");
+    }
+}
+
 /// Runs `sha256sum -c` (or macOS's `shasum -a 256 -c`) on `SHA256SUMS` in `dist`; `false`
 /// when neither tool exists.
 fn verify_checksums(dist: &Path) -> bool {
