@@ -23,6 +23,7 @@ shellcheck_version := "0.11.0.1"
 targets := "linux-x64 linux-arm64 darwin-x64 darwin-arm64 windows-x64"
 
 # The same shell on every platform (Git Bash on Windows), so a recipe means the same everywhere.
+# On Windows the xtask finds Git Bash on PATH itself, past WSL's System32\bash.exe (docs/platforms.md).
 set shell := ["bash", "-euo", "pipefail", "-c"]
 set windows-shell := ["bash", "-euo", "pipefail", "-c"]
 

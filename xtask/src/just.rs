@@ -61,7 +61,20 @@ impl Just {
         recipe: &str,
         arguments: &[String],
     ) -> std::process::Command {
+        self.recipe_command_with(justfile, &[], recipe, arguments)
+    }
+
+    /// [`Just::recipe_command`] with more options for just, such as `--shell` (see
+    /// [`crate::shell::just_options`]).
+    pub fn recipe_command_with(
+        &self,
+        justfile: &Path,
+        options: &[OsString],
+        recipe: &str,
+        arguments: &[String],
+    ) -> std::process::Command {
         let mut command = std::process::Command::new(&self.program);
+        command.args(options);
         command.arg("--justfile").arg(justfile);
         command
             .arg("--working-directory")

@@ -10,7 +10,10 @@ use std::{
 use color_eyre::{Result, eyre::WrapErr};
 use serde::Deserialize;
 
-use crate::{dependency::Dependency, expression::Expression, just::Just, recipe::Recipe};
+use crate::{
+    dependency::Dependency, expression::Expression, just::Just, recipe::Recipe,
+    shell::ShellSettings,
+};
 
 #[derive(Debug, Clone)]
 pub struct Justfile {
@@ -22,6 +25,8 @@ pub struct Justfile {
     pub assignments: BTreeMap<String, Assignment>,
     /// The recipe `just` runs with no arguments.
     pub default_recipe: Option<String>,
+    /// `set shell`, `set windows-shell` and `set windows-powershell`.
+    pub shell: ShellSettings,
     /// Evaluates variables that are not plain literals; absent in unit tests.
     evaluator: Option<Just>,
 }
@@ -47,6 +52,8 @@ struct ModuleDump {
     first: Option<String>,
     #[serde(default)]
     source: PathBuf,
+    #[serde(default)]
+    settings: ShellSettings,
 }
 
 impl Justfile {
@@ -73,6 +80,7 @@ impl Justfile {
             recipes,
             assignments: root.assignments,
             default_recipe: root.first,
+            shell: root.settings,
             evaluator: None,
         })
     }

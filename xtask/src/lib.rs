@@ -6,6 +6,7 @@
 //! Data flows one way: justfile → [`justfile::Justfile`] → [`plan::Plan`] → runner →
 //! [`runner::RunOutcome`] → report.
 
+pub mod artifacts;
 pub mod attribute;
 mod commands;
 pub mod dependency;
@@ -14,6 +15,7 @@ pub mod environment;
 pub mod exit;
 pub mod expression;
 pub mod flags;
+pub mod header;
 pub mod just;
 pub mod justfile;
 pub mod metadata;
@@ -24,8 +26,12 @@ pub mod recipe;
 pub mod report;
 pub mod runner;
 pub mod session;
+pub mod shell;
+pub mod smoke;
+pub mod target;
 pub mod telemetry;
 pub mod tools;
+pub mod validate;
 pub mod workflow;
 
 use std::process::ExitCode;

@@ -87,6 +87,7 @@ impl Session {
             just: self.toolchain.just.clone(),
             justfile: self.project.justfile.clone(),
             environment,
+            just_options: crate::shell::just_options(&self.justfile)?,
             style: OutputStyle::detect(label_width),
         };
         let runtime = tokio::runtime::Runtime::new()?;

@@ -10,6 +10,7 @@ use crate::{
     metadata::RecipeMetadata,
     plan::{Invocation, Plan},
     project::Project,
+    shell,
     tools::{self, BUN_PIN, JUST_PIN, Provision, bootstrap_just_pin},
 };
 
@@ -73,6 +74,10 @@ fn check(global: &Global, report: &mut Report) {
         "justfile",
         format!("{} recipes", justfile.recipes.len()),
     );
+    match shell::describe(&justfile) {
+        Ok(shell) => report.line(Level::Ok, "shell", shell),
+        Err(error) => report.line(Level::Fail, "shell", format!("{error:#}")),
+    }
     match justfile.variable(JUST_PIN) {
         Ok(pin) if pin == just_pin => {}
         _ => report.line(

@@ -1,9 +1,10 @@
 //! `ci`, `test`, `lint`, `build` and `run`: each names the recipes to run; the session does
-//! the rest.
+//! the rest, and the binaries that `ci` and `build` produce are validated and recorded in `dist/`.
 
 use color_eyre::Result;
 
 use crate::{
+    artifacts,
     flags::{Build, Ci, Global, Lint, RunFlags, Test},
     plan::Invocation,
     session::Session,
@@ -11,7 +12,8 @@ use crate::{
 
 impl Ci {
     pub fn run(self, global: &Global) -> Result<()> {
-        Session::open(global)?.run(&[Invocation::new("ci", &[])])
+        let session = Session::open(global)?;
+        artifacts::build(&session, &[Invocation::new("ci", &[])])
     }
 }
 
@@ -31,7 +33,7 @@ impl Build {
     pub fn run(self, global: &Global) -> Result<()> {
         let session = Session::open(global)?;
         let invocations = self.invocations(&session.justfile)?;
-        session.run(&invocations)
+        artifacts::build(&session, &invocations)
     }
 }
 

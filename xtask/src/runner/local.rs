@@ -1,7 +1,7 @@
 //! The local runner: `just --no-deps <recipe> <args>` on the host, one process group per step
 //! so that cancelling a step ends everything the recipe started.
 
-use std::{ffi::OsString, path::PathBuf, process::Stdio, time::Duration};
+use std::{ffi::OsString, path::PathBuf, process::Stdio};
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, BufReader},
@@ -16,13 +16,16 @@ use super::{
 use crate::{just::Just, plan::Step};
 
 /// How long a cancelled recipe gets to exit after SIGTERM before SIGKILL.
-const GRACE: Duration = Duration::from_secs(5);
+#[cfg(unix)]
+const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct LocalExecutor {
     pub just: Just,
     pub justfile: PathBuf,
     /// Set for every recipe: `PATH` with the pinned tools first, `SOURCE_DATE_EPOCH`, ...
     pub environment: Vec<(String, OsString)>,
+    /// Options for just before the recipe, such as the resolved `--shell` on Windows.
+    pub just_options: Vec<OsString>,
     pub style: OutputStyle,
 }
 
@@ -39,8 +42,9 @@ impl StepExecutor for LocalExecutor {
         if step.empty {
             return Ok(());
         }
-        let mut command = Command::from(self.just.recipe_command(
+        let mut command = Command::from(self.just.recipe_command_with(
             &self.justfile,
+            &self.just_options,
             &invocation.recipe,
             &invocation.arguments,
         ));
@@ -130,6 +134,8 @@ async fn forward(stream: impl AsyncRead + Unpin, kind: Stream, log: StepLog) {
 }
 
 /// SIGTERM to the recipe's process group, then SIGKILL if it outlives the grace period.
+/// Windows has no process groups to signal: there the whole tree under just (its shell,
+/// bun, ...) is ended by parent links with `taskkill /T /F`.
 async fn stop_group(pid: Option<u32>, child: &mut tokio::process::Child) {
     #[cfg(unix)]
     if let Some(pid) = pid.and_then(|pid| i32::try_from(pid).ok()) {
@@ -139,6 +145,16 @@ async fn stop_group(pid: Option<u32>, child: &mut tokio::process::Child) {
         }
         // Children of the recipe may still hold the group; make sure none survive.
         signal_group(pid, libc::SIGKILL);
+    }
+    #[cfg(windows)]
+    if let Some(pid) = pid {
+        let _ = Command::new("taskkill")
+            .args(["/T", "/F", "/PID", &pid.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await;
     }
     let _ = pid;
     let _ = child.kill().await;
