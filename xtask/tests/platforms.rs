@@ -24,6 +24,7 @@ fn xtask() -> Command {
     let mut command = Command::cargo_bin("xtask").unwrap();
     command
         .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE")
         .env("RUST_LOG", "warn")
         .env_remove("SOURCE_DATE_EPOCH");
     command
