@@ -18,6 +18,7 @@ pub mod just;
 pub mod justfile;
 pub mod metadata;
 pub mod parameter;
+pub mod parity;
 pub mod plan;
 pub mod project;
 pub mod recipe;
@@ -46,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Plan(cmd) => cmd.run(&global),
         Command::Doctor(cmd) => cmd.run(&global),
         Command::Setup(cmd) => cmd.run(&global),
+        Command::VerifyParity(cmd) => cmd.run(&global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

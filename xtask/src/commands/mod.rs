@@ -4,3 +4,4 @@ mod doctor;
 mod pipeline;
 mod plan;
 mod setup;
+mod verify_parity;
