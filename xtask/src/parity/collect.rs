@@ -20,10 +20,6 @@ pub enum CollectError {
     )]
     NothingMatched { step: String, pattern: String },
     #[error(
-        "output `{pattern}` of recipe `{step}` has a `*` before its last component; only the last component may hold wildcards"
-    )]
-    WildcardInDirectory { step: String, pattern: String },
-    #[error(
         "the plan declares no outputs, so there is nothing to compare; declare what the recipes write with `[metadata(\"outputs\", ..)]`"
     )]
     NoOutputs,
@@ -59,7 +55,7 @@ pub fn find(plan: &Plan, root: &Path) -> Result<Artifacts> {
     for (id, pattern) in patterns(plan) {
         let step = plan.step(id).invocation.to_string();
         let mut n_found = 0;
-        for top in matches(root, pattern, &step)? {
+        for top in matches(root, pattern)? {
             for relative in expand(root, &top)? {
                 n_found += 1;
                 artifacts.entry(relative).or_insert(id);
@@ -82,8 +78,7 @@ pub fn find(plan: &Plan, root: &Path) -> Result<Artifacts> {
 pub fn remove_stale(plan: &Plan, root: &Path) -> Result<usize> {
     let mut n_removed = 0;
     for (id, pattern) in patterns(plan) {
-        let step = plan.step(id).invocation.to_string();
-        for top in matches(root, pattern, &step)? {
+        for top in matches(root, pattern)? {
             let path = root.join(&top);
             let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir());
             let removed = if is_dir {
@@ -163,8 +158,9 @@ fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
 }
 
 /// The paths (relative to `root`) that `pattern` names: one path, or with `*` in the last
-/// component every entry of that directory whose name matches.
-fn matches(root: &Path, pattern: &str, step: &str) -> Result<Vec<PathBuf>> {
+/// component every entry of that directory whose name matches. (The metadata allows `*` in
+/// the last component only.)
+fn matches(root: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     let mut components: Vec<&str> = Vec::new();
     for component in Path::new(pattern).components() {
         match component {
@@ -178,13 +174,6 @@ fn matches(root: &Path, pattern: &str, step: &str) -> Result<Vec<PathBuf>> {
     let Some((last, directories)) = components.split_last() else {
         return Ok(Vec::new());
     };
-    if directories.iter().any(|part| part.contains('*')) {
-        return Err(CollectError::WildcardInDirectory {
-            step: step.to_owned(),
-            pattern: pattern.to_owned(),
-        }
-        .into());
-    }
     let directory: PathBuf = directories.iter().collect();
     if !last.contains('*') {
         let relative = directory.join(last);
@@ -335,11 +324,6 @@ mod tests {
                 "{error}"
             );
         }
-        let error = find(&plan(r#""*/app""#), dir.path()).unwrap_err();
-        assert!(
-            error.to_string().contains("only the last component"),
-            "{error}"
-        );
     }
 
     #[test]
