@@ -21,12 +21,17 @@ fn just_pin() -> String {
     xtask::tools::bootstrap_just_pin(&justfile).unwrap()
 }
 
+/// Writes a junit report with two tests, and fails as `bun test` does when one of them fails:
+/// `subtracts` fails where `cache/flaky` (ignored by git) or `broken` (committed) exists.
 const TEST_SH: &str = r#"mkdir -p reports
-outcome='/>'
-if [ -e cache/flaky ]; then outcome='><failure message="flaky"/></testcase>'; fi
+outcome='/>' status=0
+if [ -e cache/flaky ] || [ -e broken ]; then
+  outcome='><failure message="flaky"/></testcase>' status=1
+fi
 cat > reports/junit.xml <<EOF
 <testsuites><testsuite name="suite" time="$RANDOM"><testcase name="adds" time="$RANDOM"/><testcase name="subtracts"$outcome</testsuite></testsuites>
 EOF
+exit $status
 "#;
 
 const BUILD_SH: &str = r#"mkdir -p out
@@ -159,10 +164,32 @@ fn leftovers_of_the_working_tree_are_caught() {
         .stdout(predicate::str::contains(
             "out/app-x64: 10 bytes in local, 4 in local-fresh; first difference at offset 4 (0x4)",
         ))
+        .stdout(predicate::str::starts_with(
+            "failed               recipes that failed: `test` in local, none in local-fresh\n",
+        ))
         .stdout(predicate::str::contains(
             " reports/junit.xml: 1 test differ\n    suite > subtracts: failed in local, passed in local-fresh\n",
         ))
-        .stdout(predicate::str::contains("     app\n    -stale\n"));
+        .stdout(predicate::str::contains("     app\n    -stale\n"))
+        .stderr(predicate::str::contains(
+            "error: local and local-fresh differ: different recipes failed; 1 path with different contents, 1 path with different test results (of 2 paths)",
+        ));
+}
+
+#[test]
+fn the_same_failing_test_on_both_sides_is_parity() {
+    let project = project(TEST_SH, BUILD_SH);
+    std::fs::write(project.path().join("broken"), "").unwrap();
+    git(project.path(), &["add", "broken"]);
+    git(project.path(), &["commit", "-q", "-m", "break a test"]);
+    verify_parity(project.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::diff(
+            "local and local-fresh are identical: 2 paths and 2 test results; the same recipes failed on both: `test`\n",
+        ));
+    let manifest = Manifest::read(&project.path().join("target/parity/local-fresh.json")).unwrap();
+    assert_eq!(manifest.provenance.failed, ["test"]);
 }
 
 #[test]

@@ -77,7 +77,7 @@ pub fn find(plan: &Plan, root: &Path) -> Result<Artifacts> {
 /// only what this run writes is collected. Returns how many paths were removed.
 pub fn remove_stale(plan: &Plan, root: &Path) -> Result<usize> {
     let mut n_removed = 0;
-    for (id, pattern) in patterns(plan) {
+    for (_, pattern) in patterns(plan) {
         for top in matches(root, pattern)? {
             let path = root.join(&top);
             let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir());

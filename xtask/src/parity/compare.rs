@@ -48,6 +48,8 @@ pub struct Comparison {
     pub differences: Vec<Difference>,
     /// Differences in how the two were built (commit, tools) that may explain the rest.
     pub notes: Vec<String>,
+    /// Recipes that failed on the left (and, when identical, on the right too).
+    pub failed: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +90,11 @@ pub enum Difference {
         left: &'static str,
         right: &'static str,
     },
+    /// Different recipes failed (after writing their outputs) on the two sides.
+    Failed {
+        left: Vec<String>,
+        right: Vec<String>,
+    },
 }
 
 impl Difference {
@@ -100,6 +107,7 @@ impl Difference {
             | Difference::Executable { path, .. }
             | Difference::LinkTarget { path, .. }
             | Difference::Kind { path, .. } => path,
+            Difference::Failed { .. } => "",
         }
     }
 }
@@ -133,6 +141,16 @@ pub fn compare(left: Side<'_>, right: Side<'_>) -> Result<Comparison, CompareErr
         paths.entry(entry.key()).or_default().1 = Some(entry);
     }
     let mut differences = Vec::new();
+    let (failed_left, failed_right) = (
+        &left.manifest.provenance.failed,
+        &right.manifest.provenance.failed,
+    );
+    if failed_left != failed_right {
+        differences.push(Difference::Failed {
+            left: failed_left.clone(),
+            right: failed_right.clone(),
+        });
+    }
     for (a, b) in paths.values() {
         match (a, b) {
             (Some(a), Some(b)) => compare_entries(left, right, a, b, &mut differences),
@@ -154,6 +172,7 @@ pub fn compare(left: Side<'_>, right: Side<'_>) -> Result<Comparison, CompareErr
         n_tests: left.manifest.counts().2,
         differences,
         notes: notes(left, right),
+        failed: failed_left.clone(),
     })
 }
 
@@ -393,8 +412,16 @@ impl Comparison {
     pub fn summary(&self) -> String {
         let (left, right) = (&self.left, &self.right);
         if self.identical() {
+            let failed = if self.failed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the same recipes failed on both: {}",
+                    quoted(&self.failed)
+                )
+            };
             return format!(
-                "{left} and {right} are identical: {} path{} and {} test result{}",
+                "{left} and {right} are identical: {} path{} and {} test result{}{failed}",
                 self.n_paths,
                 plural(self.n_paths),
                 self.n_tests,
@@ -429,6 +456,15 @@ impl Comparison {
                 "linking elsewhere",
             ),
         ];
+        let failed = if self
+            .differences
+            .iter()
+            .any(|d| matches!(d, Difference::Failed { .. }))
+        {
+            "different recipes failed; "
+        } else {
+            ""
+        };
         let described: Vec<String> = parts
             .iter()
             .filter(|(n, _)| *n > 0)
@@ -440,9 +476,13 @@ impl Comparison {
                 )
             })
             .collect();
+        let described = if described.is_empty() {
+            "no path differs".to_owned()
+        } else {
+            described.join(", ")
+        };
         format!(
-            "{left} and {right} differ: {} (of {} paths)",
-            described.join(", "),
+            "{left} and {right} differ: {failed}{described} (of {} paths)",
             self.n_paths
         )
     }
@@ -479,22 +519,7 @@ impl Comparison {
                     "{:<width$}  {path}: {left_size} bytes in {left}, {right_size} in {right}",
                     "differs"
                 )?;
-                match detail {
-                    Detail::Found {
-                        first_difference,
-                        diff,
-                    } => {
-                        writeln!(
-                            f,
-                            "; first difference at offset {first_difference} ({first_difference:#x})"
-                        )?;
-                        for line in diff.iter().flat_map(|diff| diff.lines()) {
-                            writeln!(f, "    {line}")?;
-                        }
-                        Ok(())
-                    }
-                    Detail::Unavailable(why) => writeln!(f, " ({why})"),
-                }
+                write_detail(f, detail)
             }
             Difference::Tests { path, tests } => {
                 writeln!(
@@ -559,8 +584,50 @@ impl Comparison {
                 "{:<width$}  {path}: {in_left} in {left}, {in_right} in {right}",
                 "kind"
             ),
+            Difference::Failed {
+                left: in_left,
+                right: in_right,
+            } => writeln!(
+                f,
+                "{:<width$}  recipes that failed: {} in {left}, {} in {right}",
+                "failed",
+                quoted(in_left),
+                quoted(in_right)
+            ),
         }
     }
+}
+
+/// The rest of a `differs` line: where the files differ, and a diff of text files.
+fn write_detail(f: &mut fmt::Formatter<'_>, detail: &Detail) -> fmt::Result {
+    match detail {
+        Detail::Found {
+            first_difference,
+            diff,
+        } => {
+            writeln!(
+                f,
+                "; first difference at offset {first_difference} ({first_difference:#x})"
+            )?;
+            for line in diff.iter().flat_map(|diff| diff.lines()) {
+                writeln!(f, "    {line}")?;
+            }
+            Ok(())
+        }
+        Detail::Unavailable(why) => writeln!(f, " ({why})"),
+    }
+}
+
+/// `` `a`, `b` ``, or `none`.
+fn quoted(recipes: &[String]) -> String {
+    if recipes.is_empty() {
+        return "none".to_owned();
+    }
+    recipes
+        .iter()
+        .map(|recipe| format!("`{recipe}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn plural(n: usize) -> &'static str {

@@ -62,6 +62,10 @@ pub struct Provenance {
     /// The recipes that ran, such as `build linux-x64`.
     #[serde(default)]
     pub recipes: Vec<String>,
+    /// The recipes among them that failed after writing their outputs (a test recipe whose
+    /// tests failed); their outputs are compared all the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@ use std::{
 };
 
 use color_eyre::{Result, eyre::WrapErr};
-use tracing::{info, info_span};
+use tracing::{info, info_span, warn};
 use xshell::{Shell, cmd};
 
 use self::{
@@ -31,7 +31,8 @@ use self::{
 use crate::{
     exit::Exit,
     flags::{self, Against, Global, RunnerChoice},
-    plan::{Invocation, Plan},
+    plan::{Invocation, Plan, StepId},
+    runner::{RunOutcome, StepStatus},
     session::{self, Session},
 };
 
@@ -70,9 +71,11 @@ impl Build {
 
 /// Builds through the just path and the path `options.against` names, and compares.
 pub fn verify(global: &Global, options: &Options) -> Result<Comparison> {
-    // The just path is, by definition, the local runner.
+    // The just path is, by definition, the local runner. A failing test must not cancel the
+    // builds: its report is compared too (see `build`).
     let global = Global {
         runner: RunnerChoice::Local,
+        keep_going: true,
         ..global.clone()
     };
     ensure_available(options.against)?;
@@ -203,8 +206,11 @@ fn build(
     collect::remove_stale(&plan, root)?;
     info!(project = %root.display(), "building");
     let outcome = session.execute(&plan)?;
-    session::check(&outcome)?;
-    let artifacts = collect::find(&plan, root)?;
+    let failed = tolerated_failures(&plan, &outcome)?;
+    let artifacts = collect::find(&plan, root).map_err(|error| match failed.first() {
+        Some((_, message)) => error.wrap_err(message.clone()),
+        None => error,
+    })?;
     let dir = parity_dir.join(label);
     collect::copy(&artifacts, root, &dir)?;
     let provenance = Provenance {
@@ -226,6 +232,10 @@ fn build(
             .filter(|step| !step.empty)
             .map(|step| step.invocation.to_string())
             .collect(),
+        failed: failed
+            .iter()
+            .map(|(id, _)| plan.step(*id).invocation.to_string())
+            .collect(),
     };
     let manifest = Manifest::of_tree(&dir, provenance, session.global.jobs())?;
     let manifest_path = parity_dir.join(format!("{label}.json"));
@@ -246,6 +256,43 @@ fn build(
         artifacts,
         plan,
     })
+}
+
+/// The failed steps whose outputs are compared all the same, with their failure messages; an
+/// error for any other step that did not pass.
+///
+/// A recipe that declares outputs may fail after writing them: `bun test` writes its junit
+/// report, then exits 1 because a test failed. Which tests failed is exactly what test-result
+/// parity compares, so such a failure is recorded in the manifest, not fatal. A failed step
+/// without declared outputs, or a step that never ran, leaves nothing to compare.
+fn tolerated_failures(plan: &Plan, outcome: &RunOutcome) -> Result<Vec<(StepId, String)>> {
+    if outcome.interrupted {
+        return session::check(outcome).map(|()| Vec::new());
+    }
+    let mut tolerated = Vec::new();
+    let mut fatal = Vec::new();
+    for step in &outcome.steps {
+        let invocation = &plan.step(step.id).invocation;
+        match &step.status {
+            StepStatus::Passed => {}
+            StepStatus::Failed { message, .. }
+                if !plan.step(step.id).metadata.outputs.is_empty() =>
+            {
+                warn!(step = %invocation, "failed; the outputs it wrote are compared all the same");
+                tolerated.push((step.id, message.clone()));
+            }
+            StepStatus::Failed { message, .. } => fatal.push(message.clone()),
+            StepStatus::Skipped { reason } => {
+                fatal.push(format!("recipe `{invocation}` did not run: {reason}"));
+            }
+            StepStatus::Cancelled => fatal.push(format!("recipe `{invocation}` was cancelled")),
+        }
+    }
+    if fatal.is_empty() {
+        Ok(tolerated)
+    } else {
+        Err(Exit::new(1, fatal.join("\n")).into())
+    }
 }
 
 /// The commit the sources come from, and whether the tree has uncommitted changes.
