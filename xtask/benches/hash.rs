@@ -9,8 +9,10 @@
 //! ```
 //!
 //! Each round runs every method once, in a rotating order so that a busy machine slows them
-//! alike; the table gives the median, the spread (fastest–slowest) and the ratio of
-//! `sha256sum`'s median to each method's median (above 1: faster than `sha256sum`).
+//! alike; the table gives the median wall time, the spread (fastest–slowest), the throughput
+//! and the ratio of `sha256sum`'s median to each method's median (above 1: faster than
+//! `sha256sum`). On Linux it also gives the median CPU time each method used (this process's,
+//! or `sha256sum`'s), which other load on the machine disturbs far less than wall time.
 
 use std::{
     collections::BTreeMap,
@@ -130,6 +132,37 @@ fn sha_extensions() -> &'static str {
     }
 }
 
+/// CPU seconds (user and system) used so far by this process, and by its waited-for
+/// children; Linux only.
+fn cpu_seconds() -> Option<(f64, f64)> {
+    static TICKS: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+    let ticks = (*TICKS.get_or_init(|| {
+        let sh = Shell::new().ok()?;
+        cmd!(sh, "getconf CLK_TCK")
+            .quiet()
+            .read()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }))?;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name, which may hold spaces: state is field 3,
+    // utime, stime, cutime and cstime are fields 14 to 17.
+    let fields: Vec<f64> = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|field| field.parse().ok())
+        .collect::<Option<_>>()?;
+    let [utime, stime, cutime, cstime] = fields[..] else {
+        return None;
+    };
+    Some(((utime + stime) / ticks, (cutime + cstime) / ticks))
+}
+
 fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
     let middle = samples.len() / 2;
@@ -172,9 +205,11 @@ fn main() -> Result<()> {
         methods.push("sha256sum");
     }
     let mut samples: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut cpu: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for round in 0..options.rounds {
         for offset in 0..methods.len() {
             let method = methods[(round + offset) % methods.len()];
+            let cpu_before = cpu_seconds();
             let started = Instant::now();
             match method {
                 "sha256sum" => drop(sha256sum(dir.path(), &files)?),
@@ -185,6 +220,14 @@ fn main() -> Result<()> {
                 .entry(method)
                 .or_default()
                 .push(started.elapsed().as_secs_f64());
+            if let (Some(before), Some(after)) = (cpu_before, cpu_seconds()) {
+                let used = if method == "sha256sum" {
+                    after.1 - before.1
+                } else {
+                    after.0 - before.0
+                };
+                cpu.entry(method).or_default().push(used);
+            }
         }
     }
 
@@ -192,9 +235,13 @@ fn main() -> Result<()> {
         .iter_mut()
         .map(|(method, samples)| (*method, median(samples)))
         .collect();
+    let cpu_medians: BTreeMap<&str, f64> = cpu
+        .iter_mut()
+        .map(|(method, samples)| (*method, median(samples)))
+        .collect();
     println!(
-        "{:<20} {:>9} {:>17} {:>9} {:>14}",
-        "method", "median", "spread", "MB/s", "vs sha256sum"
+        "{:<20} {:>9} {:>17} {:>9} {:>14} {:>9} {:>14}",
+        "method", "median", "spread", "MB/s", "vs sha256sum", "CPU", "CPU vs"
     );
     for method in &methods {
         let runs = &samples[method];
@@ -203,8 +250,15 @@ fn main() -> Result<()> {
             || "-".to_owned(),
             |baseline| format!("{:.2}x", baseline / median),
         );
+        let (cpu_median, cpu_ratio) = match (cpu_medians.get(method), cpu_medians.get("sha256sum"))
+        {
+            (Some(used), Some(baseline)) => {
+                (format!("{used:.2}s"), format!("{:.2}x", baseline / used))
+            }
+            _ => ("-".to_owned(), "-".to_owned()),
+        };
         println!(
-            "{method:<20} {median:>8.3}s {:>7.3}s–{:.3}s {:>9.0} {ratio:>14}",
+            "{method:<20} {median:>8.3}s {:>7.3}s–{:.3}s {:>9.0} {ratio:>14} {cpu_median:>9} {cpu_ratio:>14}",
             runs[0],
             runs[runs.len() - 1],
             bytes / median / 1e6,

@@ -67,10 +67,13 @@ build target:
         "/.tools\n/out/\n/reports/\n/target/\n/cache/\n",
     )
     .unwrap();
-    let tools = workspace_root().join(".tools");
+    // The repository's pinned tools, so that none is installed again.
     #[cfg(unix)]
-    if tools.is_dir() {
-        std::os::unix::fs::symlink(&tools, root.join(".tools")).unwrap();
+    {
+        let tools = workspace_root().join(".tools");
+        if tools.is_dir() {
+            std::os::unix::fs::symlink(&tools, root.join(".tools")).unwrap();
+        }
     }
     git(root, &["init", "-q"]);
     git(root, &["add", "."]);

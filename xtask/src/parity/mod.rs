@@ -51,7 +51,7 @@ pub struct Options {
 
 /// One build, collected: its directory under `target/parity/` and its manifest.
 #[derive(Debug)]
-pub struct Build {
+pub struct Collected {
     pub label: String,
     pub dir: PathBuf,
     pub manifest: Manifest,
@@ -59,7 +59,7 @@ pub struct Build {
     pub plan: Arc<Plan>,
 }
 
-impl Build {
+impl Collected {
     fn side(&self) -> Side<'_> {
         Side {
             label: &self.label,
@@ -164,7 +164,7 @@ fn build_other(
     invocations: &[Invocation],
     parity_dir: &Path,
     source: &Source,
-) -> Result<Build> {
+) -> Result<Collected> {
     match against {
         Against::Local => {
             let copy = fresh::copy_project(&session.project.root)?;
@@ -197,7 +197,7 @@ fn build(
     label: &str,
     parity_dir: &Path,
     source: &Source,
-) -> Result<Build> {
+) -> Result<Collected> {
     let _span = info_span!("side", side = label).entered();
     let root = &session.project.root;
     let plan = Arc::new(session.plan(invocations)?);
@@ -249,7 +249,7 @@ fn build(
         manifest = %manifest_path.display(),
         "collected"
     );
-    Ok(Build {
+    Ok(Collected {
         label: label.to_owned(),
         dir,
         manifest,
@@ -328,7 +328,7 @@ impl Source {
 }
 
 /// Where to look next: the two trees, and the recipes that wrote the differing files.
-fn hints(comparison: &Comparison, left: &Build, right: &Build) -> Vec<String> {
+fn hints(comparison: &Comparison, left: &Collected, right: &Collected) -> Vec<String> {
     let mut recipes = BTreeSet::new();
     for difference in &comparison.differences {
         for build in [left, right] {
