@@ -59,6 +59,11 @@ pub enum Command {
     Setup(Setup),
     /// Write the GitHub Actions workflows from the justfile: one CI job per `[group('ci')]` recipe
     GenCi(GenCi),
+    /// Build through the just path and another path and prove the artifacts and test results match
+    ///
+    /// Exits 0 when both builds are identical, 1 when they differ, 2 when they could not be
+    /// built or compared. See docs/parity.md.
+    VerifyParity(VerifyParity),
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +122,63 @@ pub struct GenCi {
     /// Write nothing; fail when a committed workflow differs from what `gen-ci` would write
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct VerifyParity {
+    #[command(subcommand)]
+    pub command: Option<ParityCommand>,
+    /// A target to build on both paths, from the justfile's `targets` variable (repeatable) [default: this machine's]
+    #[arg(
+        long = "target",
+        short,
+        value_name = "TARGET",
+        conflicts_with = "all_targets"
+    )]
+    pub targets: Vec<String>,
+    /// Every target in the justfile's `targets` variable
+    #[arg(long)]
+    pub all_targets: bool,
+    /// The path to compare the just path with: `dagger` builds in pinned containers, `local` builds again in a fresh copy of the project
+    #[arg(long, value_enum, default_value_t = Against::Dagger)]
+    pub against: Against,
+    /// Also write the just path's manifest to FILE, for `verify-parity compare` on another machine
+    #[arg(long, value_name = "FILE")]
+    pub write_manifest: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParityCommand {
+    /// Compare two manifests, written here or on other machines; exits like `verify-parity`
+    Compare(CompareManifests),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareManifests {
+    /// A manifest, such as `target/parity/local.json`
+    pub left: PathBuf,
+    /// The manifest to compare it with
+    pub right: PathBuf,
+}
+
+/// What the just path's build is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Against {
+    /// The Dagger runner: the same recipes in pinned containers
+    Dagger,
+    /// The local runner again, in a fresh copy of the project at another path
+    Local,
+}
+
+impl VerifyParity {
+    /// The build targets, chosen as `cargo xtask build` chooses them.
+    pub fn build(&self) -> Build {
+        Build {
+            targets: self.targets.clone(),
+            all_targets: self.all_targets,
+        }
+    }
 }
 
 /// The justfile variable listing the build targets.

@@ -20,6 +20,7 @@ pub mod just;
 pub mod justfile;
 pub mod metadata;
 pub mod parameter;
+pub mod parity;
 pub mod plan;
 pub mod project;
 pub mod recipe;
@@ -59,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Doctor(cmd) => cmd.run(&global),
         Command::Setup(cmd) => cmd.run(&global),
         Command::GenCi(cmd) => cmd.run(&global),
+        Command::VerifyParity(cmd) => cmd.run(&global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -26,6 +26,8 @@ pub struct Session {
     pub toolchain: Toolchain,
     pub justfile: Justfile,
     pub global: Global,
+    /// The normalised environment every recipe gets (`SOURCE_DATE_EPOCH`, `TZ`, `LC_ALL`).
+    pub environment: BuildEnvironment,
 }
 
 impl Session {
@@ -33,11 +35,13 @@ impl Session {
     pub fn open(global: &Global) -> Result<Session> {
         let project = Project::open(global.project.as_deref())?;
         let (toolchain, justfile) = Toolchain::resolve(&project, Provision::Install)?;
+        let environment = BuildEnvironment::for_project(&project.root);
         Ok(Session {
             project,
             toolchain,
             justfile,
             global: global.clone(),
+            environment,
         })
     }
 
@@ -55,6 +59,13 @@ impl Session {
     /// Plans and runs `invocations`; an error when any step did not pass.
     pub fn run(&self, invocations: &[Invocation]) -> Result<()> {
         let plan = Arc::new(self.plan(invocations)?);
+        let outcome = self.execute(&plan)?;
+        check(&outcome)
+    }
+
+    /// Runs `plan` with the chosen runner and prints the summary; the outcome says whether
+    /// every step passed.
+    pub fn execute(&self, plan: &Arc<Plan>) -> Result<RunOutcome> {
         let runner = match self.global.runner {
             RunnerChoice::Auto | RunnerChoice::Local => RunnerChoice::Local,
         };
@@ -63,19 +74,19 @@ impl Session {
             keep_going: self.global.keep_going,
         };
         let outcome = match runner {
-            RunnerChoice::Local | RunnerChoice::Auto => self.run_local(&plan, options)?,
+            RunnerChoice::Local | RunnerChoice::Auto => self.run_local(plan, options)?,
         };
-        eprintln!("{}", report::summary(&plan, &outcome));
-        check(&outcome)
+        eprintln!("{}", report::summary(plan, &outcome));
+        Ok(outcome)
     }
 
     fn run_local(&self, plan: &Arc<Plan>, options: RunOptions) -> Result<RunOutcome> {
-        let mut environment: Vec<(String, std::ffi::OsString)> =
-            BuildEnvironment::for_project(&self.project.root)
-                .variables()
-                .into_iter()
-                .map(|(key, value)| (key, value.into()))
-                .collect();
+        let mut environment: Vec<(String, std::ffi::OsString)> = self
+            .environment
+            .variables()
+            .into_iter()
+            .map(|(key, value)| (key, value.into()))
+            .collect();
         environment.push(("PATH".to_owned(), path_with(&self.toolchain.path)?));
         let label_width = plan
             .steps
@@ -97,7 +108,7 @@ impl Session {
 }
 
 /// Turns a run that did not pass into an error naming each failed step.
-fn check(outcome: &RunOutcome) -> Result<()> {
+pub fn check(outcome: &RunOutcome) -> Result<()> {
     if outcome.succeeded() {
         return Ok(());
     }

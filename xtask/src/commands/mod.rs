@@ -5,3 +5,4 @@ mod gen_ci;
 mod pipeline;
 mod plan;
 mod setup;
+mod verify_parity;
