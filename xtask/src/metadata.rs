@@ -199,14 +199,14 @@ fn checked_paths(
                 path: path.clone(),
             });
         }
-        if let Some((parent, _)) = path.rsplit_once('/') {
-            if parent.contains('*') {
-                return Err(MetadataError::Wildcard {
-                    recipe: recipe.namepath.clone(),
-                    key: key.to_owned(),
-                    path: path.clone(),
-                });
-            }
+        if let Some((parent, _)) = path.rsplit_once('/')
+            && parent.contains('*')
+        {
+            return Err(MetadataError::Wildcard {
+                recipe: recipe.namepath.clone(),
+                key: key.to_owned(),
+                path: path.clone(),
+            });
         }
         for placeholder in placeholders(path) {
             if !recipe

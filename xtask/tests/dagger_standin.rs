@@ -358,7 +358,7 @@ async fn sync_returns_an_id_and_later_queries_start_from_node() {
 // `into_id().await.unwrap()`), i.e. it panics in the task that awaits the
 // leaf. Run pipelines on a task of their own and turn the panic into an error.
 
-fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<String>()
         .cloned()
@@ -376,7 +376,7 @@ async fn run_guarded<T: Send + 'static>(
         Ok(result) => result,
         Err(join) if join.is_panic() => Err(eyre::eyre!(
             "the Dagger SDK panicked (an object argument's id could not be resolved): {}",
-            panic_text(join.into_panic())
+            panic_text(&*join.into_panic())
         )),
         Err(join) => Err(eyre::eyre!(
             "the Dagger pipeline task was cancelled: {join}"
@@ -427,7 +427,7 @@ fn malformed_id_panics_and_catch_unwind_around_block_on_catches_it_too() {
         rt.block_on(bun_build(&client, "/tmp/x"))
     }));
 
-    let text = panic_text(caught.expect_err("the SDK should have panicked"));
+    let text = panic_text(&*caught.expect_err("the SDK should have panicked"));
     assert!(text.contains("Unpack(Deserialize("), "{text}");
     assert_eq!(
         leaves(&standin.queries()),
