@@ -66,6 +66,10 @@ enum Rule {
         needle: String,
         body: Value,
     },
+    ExportFiles {
+        needle: String,
+        files: Vec<(String, String)>,
+    },
 }
 
 /// What a failing `withExec` reports: the fields of the engine's
@@ -111,7 +115,8 @@ pub enum IdFault {
 impl Behaviour {
     /// Every query succeeds: ids for `id`/`sync`, `""` for
     /// `stdout`/`stderr`/`combinedOutput`/`contents`, `0` for `exitCode`, the
-    /// absolute host path for `export`.
+    /// absolute host path for `export` (which writes nothing unless
+    /// [`Behaviour::export_files`] says what).
     pub fn normal() -> Self {
         Self::default()
     }
@@ -173,6 +178,25 @@ impl Behaviour {
 }
 
 impl Behaviour {
+    /// An `export` whose query contains `needle` writes `files` (path relative to the export
+    /// path, contents) on this machine before answering, as the engine writes the exported
+    /// directory on the caller's host; every matching rule writes. Without one, `export`
+    /// writes nothing.
+    pub fn export_files<P: Into<String>, C: Into<String>>(
+        mut self,
+        needle: impl Into<String>,
+        files: impl IntoIterator<Item = (P, C)>,
+    ) -> Self {
+        self.rules.push(Rule::ExportFiles {
+            needle: needle.into(),
+            files: files
+                .into_iter()
+                .map(|(path, contents)| (path.into(), contents.into()))
+                .collect(),
+        });
+        self
+    }
+
     /// Queries containing `needle` are answered with exactly `body` (HTTP
     /// 200), before any other rule: for shapes the engine may send that the
     /// SDK handles badly.
@@ -451,7 +475,11 @@ async fn handle(
         .collect();
     let authorized =
         basic_auth_user(req.headers().get(AUTHORIZATION)).is_some_and(|user| user == shared.token);
-    let body = req.into_body().collect().await.map(|b| b.to_bytes());
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes);
 
     let reject = |status: StatusCode, reason: String| {
         shared.log.lock().unwrap().rejected.push(RejectedRequest {
@@ -538,7 +566,7 @@ async fn handle(
 
 /// The user name of a Basic `Authorization` header. The SDK encodes
 /// `TOKEN:` with base64's URL-safe alphabet (SDK
-/// src/core/graphql_client.rs:29), `reqwest::basic_auth` with the standard
+/// `src/core/graphql_client.rs:29`), `reqwest::basic_auth` with the standard
 /// one: accept both.
 fn basic_auth_user(header: Option<&hyper::header::HeaderValue>) -> Option<String> {
     let value = header?.to_str().ok()?;
@@ -572,10 +600,10 @@ fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
     }
     let chain = match parse_query(query) {
         Ok(chain) => chain,
-        Err(e) => return graphql_error(format!("engine stand-in: cannot parse query: {e}"), None),
+        Err(e) => return graphql_error(&format!("engine stand-in: cannot parse query: {e}"), None),
     };
     let Some(leaf) = last_field(&chain) else {
-        return graphql_error("engine stand-in: empty selection".into(), None);
+        return graphql_error("engine stand-in: empty selection", None);
     };
     let rules = &shared.behaviour.rules;
 
@@ -590,7 +618,7 @@ fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
                     .nth_back(1)
                     .map_or("query", |f| f.name.as_str());
                 return graphql_error(
-                    format!("engine stand-in: injected failure resolving the id of `{object}`"),
+                    &format!("engine stand-in: injected failure resolving the id of `{object}`"),
                     Some((&chain, leaf)),
                 );
             }
@@ -623,6 +651,15 @@ fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
         }
     }
 
+    if leaf.name == "export"
+        && let Err(e) = write_exported_files(rules, query, canonical_text, leaf, &shared.host_cwd)
+    {
+        return graphql_error(
+            &format!("engine stand-in: cannot write the exported files: {e}"),
+            Some((&chain, leaf)),
+        );
+    }
+
     let configured = rules.iter().rev().find_map(|r| match r {
         Rule::Leaf {
             needle,
@@ -634,13 +671,43 @@ fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
     match configured.or_else(|| default_leaf(&chain, leaf, &shared.host_cwd)) {
         Some(value) => nest(&chain, value),
         None => graphql_error(
-            format!(
+            &format!(
                 "engine stand-in: no answer for leaf `{}`; configure one with Behaviour::leaf",
                 leaf.name
             ),
             Some((&chain, leaf)),
         ),
     }
+}
+
+/// The files of every matching [`Rule::ExportFiles`], under the export's `path`.
+fn write_exported_files(
+    rules: &[Rule],
+    query: &str,
+    canonical_text: &str,
+    leaf: &Field,
+    host_cwd: &Path,
+) -> std::io::Result<()> {
+    let Some(path) = leaf.arg_string("path") else {
+        return Ok(());
+    };
+    let root = host_cwd.join(path);
+    for rule in rules {
+        let Rule::ExportFiles { needle, files } = rule else {
+            continue;
+        };
+        if !matches(needle, query, canonical_text) {
+            continue;
+        }
+        for (relative, contents) in files {
+            let file = root.join(relative);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(file, contents)?;
+        }
+    }
+    Ok(())
 }
 
 fn default_leaf(chain: &[Step], leaf: &Field, host_cwd: &Path) -> Option<Value> {
@@ -690,7 +757,7 @@ fn nest(chain: &[Step], value: Value) -> Value {
     json!({ "data": data })
 }
 
-fn graphql_error(message: String, at: Option<(&[Step], &Field)>) -> Value {
+fn graphql_error(message: &str, at: Option<(&[Step], &Field)>) -> Value {
     let mut error = json!({ "message": message });
     if let Some((chain, leaf)) = at {
         error["locations"] = json!([{ "line": 1, "column": leaf.offset + 1 }]);
@@ -802,7 +869,9 @@ fn render(chain: &[Step]) -> String {
                     let mut args: Vec<_> = f.args.iter().collect();
                     args.sort();
                     let args: Vec<String> = args.iter().map(|(n, v)| format!("{n}:{v}")).collect();
-                    s.push_str(&format!("({})", args.join(", ")));
+                    s.push('(');
+                    s.push_str(&args.join(", "));
+                    s.push(')');
                 }
                 s
             }
