@@ -70,18 +70,18 @@ impl Session {
         let outcome = match dagger::choose(self.global.runner, ci)? {
             Chosen::Local => self.run_local(&plan, options)?,
             Chosen::Dagger(engine) => match self.run_dagger(&plan, engine) {
-                // `auto` found a CLI, but it could not start a session: as if none were there.
-                Err(error)
-                    if self.global.runner == RunnerChoice::Auto
-                        && error
-                            .downcast_ref::<EngineError>()
-                            .is_some_and(EngineError::is_unavailable) =>
-                {
-                    let engine_error = error.downcast_ref::<EngineError>().expect("checked");
-                    dagger::fall_back(engine_error, ci)?;
-                    self.run_local(&plan, options)?
-                }
-                other => other?,
+                Ok(outcome) => outcome,
+                Err(error) => match error.downcast_ref::<EngineError>() {
+                    // `auto` found a CLI that could not start a session: as if none were there.
+                    Some(unavailable)
+                        if self.global.runner == RunnerChoice::Auto
+                            && unavailable.is_unavailable() =>
+                    {
+                        dagger::fall_back(unavailable, ci)?;
+                        self.run_local(&plan, options)?
+                    }
+                    _ => return Err(error),
+                },
             },
         };
         eprintln!("{}", report::summary(&plan, &outcome));

@@ -464,7 +464,7 @@ fn an_exec_failure_names_the_recipe_and_exit_code_not_graphql() {
                     .stderr("src/cli.ts\n  3:7  error  'unused' is assigned a value but never used\n\n✖ 1 problem (1 error, 0 warnings)\n"),
             )
             .delay_on(lint, Duration::from_millis(400))
-            .delay_on("{export(", Duration::from_millis(1000)),
+            .delay_on("{export(", Duration::from_secs(1)),
     );
     let (ok, stdout, stderr) =
         run(xtask(project.path(), &standin).args(["ci", "--runner", "dagger"]));
