@@ -11,7 +11,6 @@ use crate::{
     plan::{Invocation, Plan},
     project::Project,
     runner::dagger::{
-        self,
         engine::{self, Engine},
         image::ImageRef,
         pipeline::{DEFAULT_IMAGE_VARIABLE, PYTHON_IMAGE_VARIABLE},
@@ -167,20 +166,12 @@ fn check_engine(report: &mut Report) {
                 ),
             }
         }
-        Err(error) if error.is_unavailable() => {
-            let level = if dagger::is_ci() {
-                Level::Fail
-            } else {
-                Level::Warn
-            };
-            report.line(
-                level,
-                "engine",
-                format!(
-                    "{error}; `--runner auto` runs recipes on this machine, except with CI=true"
-                ),
-            );
-        }
+        // A warning even with CI=true: doctor reports; the run itself refuses to fall back.
+        Err(error) if error.is_unavailable() => report.line(
+            Level::Warn,
+            "engine",
+            format!("{error}; `--runner auto` runs recipes on this machine, except with CI=true"),
+        ),
         Err(error) => report.line(Level::Fail, "engine", error),
     }
 }
