@@ -19,6 +19,14 @@ actionlint_version := "1.7.12"
 zizmor_version := "1.32.0"
 shellcheck_version := "0.11.0.1"
 
+# The images of the Dagger path (`cargo xtask ci --runner dagger`), pinned by the digest of
+# their multi-platform index. Recipes run in `dagger_image` (node, as on the host, where
+# `bun x` runs tsc and eslint with node), with the bun above installed from npm in it and the
+# just above from PyPI in `dagger_python_image`: the way `cargo xtask setup` installs them
+# here. Metadata `image` overrides it per recipe. See docs/dagger.md.
+dagger_image := "docker.io/library/node:22.23.2-bookworm-slim@sha256:f32b81066cde10a75dbac96646099533316d94bac4150c55da1636e1f0ffdc46"
+dagger_python_image := "docker.io/library/python:3.12.14-slim-trixie@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea"
+
 # Release targets, in bun's naming; `build-all` builds each.
 targets := "linux-x64 linux-arm64 darwin-x64 darwin-arm64 windows-x64"
 

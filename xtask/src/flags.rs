@@ -22,9 +22,12 @@ pub struct Global {
     /// Directory with the justfile to run [default: this workspace's root]
     #[arg(long, global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
-    /// Where recipes run: `local` runs `just` on this machine; `auto` picks the best runner available
+    /// Where recipes run: `local` runs `just` on this machine; `dagger` runs it in pinned containers; `auto` uses Dagger when an engine is there (required with CI=true), else local
     #[arg(long, global = true, value_enum, default_value_t = RunnerChoice::Auto)]
     pub runner: RunnerChoice,
+    /// Pull the Dagger path's images from this registry mirror (`host[:port][/path]`) instead of their registries; digests stay pinned
+    #[arg(long, global = true, env = "XTASK_IMAGE_MIRROR", value_name = "HOST")]
+    pub image_mirror: Option<String>,
     /// Steps run at once [default: the number of CPUs]
     #[arg(long, short, global = true, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
@@ -37,6 +40,7 @@ pub struct Global {
 pub enum RunnerChoice {
     Auto,
     Local,
+    Dagger,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,7 +110,7 @@ pub struct PlanFlags {
     /// Arguments of the recipe
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub arguments: Vec<String>,
-    /// Print the plan as JSON
+    /// Print the plan as JSON (with `--runner dagger`: each step's image, mounts, caches and command)
     #[arg(long)]
     pub json: bool,
 }

@@ -97,6 +97,15 @@ pub fn tool_version(program: &Path, name: &str) -> Result<String> {
     let sh = Shell::new()?;
     let output = capture(cmd!(sh, "{program} --version"))
         .wrap_err_with(|| format!("cannot run `{} --version`", program.display()))?;
+    match version_in(&output, name) {
+        Some(version) => Ok(version),
+        None => bail!("`{} --version` printed no version", program.display()),
+    }
+}
+
+/// The version word of what `name --version` printed (`just 1.59.0` → `1.59.0`, `1.4.5` →
+/// `1.4.5`); shared by the local path and the containers' toolchain check.
+pub fn version_in(output: &str, name: &str) -> Option<String> {
     let version = output
         .trim()
         .strip_prefix(name)
@@ -105,12 +114,8 @@ pub fn tool_version(program: &Path, name: &str) -> Result<String> {
         .trim_start_matches('v')
         .split_whitespace()
         .next()
-        .unwrap_or_default()
-        .to_owned();
-    if version.is_empty() {
-        bail!("`{} --version` printed no version", program.display());
-    }
-    Ok(version)
+        .unwrap_or_default();
+    (!version.is_empty()).then(|| version.to_owned())
 }
 
 /// Stdout of a command that must succeed; on failure the error carries its stderr, so the

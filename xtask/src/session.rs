@@ -16,7 +16,14 @@ use crate::{
     project::Project,
     report,
     runner::{
-        RunOptions, RunOutcome, StepStatus, local::LocalExecutor, output::OutputStyle, schedule,
+        RunOptions, RunOutcome, StepStatus,
+        dagger::{
+            self, Chosen,
+            engine::{Engine, EngineError},
+        },
+        local::LocalExecutor,
+        output::OutputStyle,
+        schedule,
     },
     tools::{Provision, Toolchain},
 };
@@ -66,18 +73,63 @@ impl Session {
     /// Runs `plan` with the chosen runner and prints the summary; the outcome says whether
     /// every step passed.
     pub fn execute(&self, plan: &Arc<Plan>) -> Result<RunOutcome> {
-        let runner = match self.global.runner {
-            RunnerChoice::Auto | RunnerChoice::Local => RunnerChoice::Local,
-        };
         let options = RunOptions {
             jobs: self.global.jobs(),
             keep_going: self.global.keep_going,
         };
-        let outcome = match runner {
-            RunnerChoice::Local | RunnerChoice::Auto => self.run_local(plan, options)?,
+        let ci = dagger::is_ci();
+        let outcome = match dagger::choose(self.global.runner, ci)? {
+            Chosen::Local => self.run_local(plan, options)?,
+            Chosen::Dagger(engine) => match self.run_dagger(plan, engine) {
+                Ok(outcome) => outcome,
+                Err(error) => match error.downcast_ref::<EngineError>() {
+                    // `auto` found a CLI that could not start a session: as if none were there.
+                    Some(unavailable)
+                        if self.global.runner == RunnerChoice::Auto
+                            && unavailable.is_unavailable() =>
+                    {
+                        dagger::fall_back(unavailable, ci)?;
+                        self.run_local(plan, options)?
+                    }
+                    _ => return Err(error),
+                },
+            },
         };
         eprintln!("{}", report::summary(plan, &outcome));
         Ok(outcome)
+    }
+
+    /// The Dagger path's description of `plan`: images, mounts, caches, commands.
+    pub fn pipeline(&self, plan: &Plan) -> Result<dagger::pipeline::Pipeline> {
+        let context = dagger::context(
+            &self.justfile,
+            &self.project,
+            self.global.image_mirror.as_deref(),
+        )?;
+        Ok(dagger::pipeline::translate(plan, &context)?)
+    }
+
+    fn run_dagger(&self, plan: &Arc<Plan>, engine: Engine) -> Result<RunOutcome> {
+        let pipeline = Arc::new(self.pipeline(plan)?);
+        // Before any container starts.
+        pipeline
+            .check_secrets(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))?;
+        let options = RunOptions {
+            // The engine schedules its own work: by default every ready step is sent at once.
+            jobs: self
+                .global
+                .jobs
+                .map_or(plan.steps.len().max(1), std::num::NonZeroUsize::get),
+            keep_going: self.global.keep_going,
+        };
+        dagger::run(
+            &self.project,
+            Arc::clone(plan),
+            pipeline,
+            engine,
+            options,
+            OutputStyle::detect(label_width(plan)),
+        )
     }
 
     fn run_local(&self, plan: &Arc<Plan>, options: RunOptions) -> Result<RunOutcome> {
@@ -88,23 +140,26 @@ impl Session {
             .map(|(key, value)| (key, value.into()))
             .collect();
         environment.push(("PATH".to_owned(), path_with(&self.toolchain.path)?));
-        let label_width = plan
-            .steps
-            .iter()
-            .map(|step| step.invocation.to_string().len())
-            .max()
-            .unwrap_or(0);
         let executor = LocalExecutor {
             just: self.toolchain.just.clone(),
             justfile: self.project.justfile.clone(),
             environment,
             just_options: crate::shell::just_options(&self.justfile)?,
-            style: OutputStyle::detect(label_width),
+            style: OutputStyle::detect(label_width(plan)),
         };
         let runtime = tokio::runtime::Runtime::new()?;
         let _span = info_span!("run", runner = "local").entered();
         Ok(runtime.block_on(schedule::run(Arc::clone(plan), Arc::new(executor), options)))
     }
+}
+
+/// The width of the longest step label, so step output lines up.
+fn label_width(plan: &Plan) -> usize {
+    plan.steps
+        .iter()
+        .map(|step| step.invocation.to_string().len())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Turns a run that did not pass into an error naming each failed step.

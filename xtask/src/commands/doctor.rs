@@ -10,6 +10,11 @@ use crate::{
     metadata::RecipeMetadata,
     plan::{Invocation, Plan},
     project::Project,
+    runner::dagger::{
+        engine::{self, Engine},
+        image::ImageRef,
+        pipeline::{DEFAULT_IMAGE_VARIABLE, PYTHON_IMAGE_VARIABLE},
+    },
     shell,
     tools::{self, BUN_PIN, JUST_PIN, Provision, bootstrap_just_pin},
 };
@@ -96,6 +101,84 @@ fn check(global: &Global, report: &mut Report) {
         Err(error) => report.line(Level::Fail, "bun", format!("{error:#}")),
     }
     check_recipes(report, &justfile);
+    check_images(report, &justfile);
+    check_engine(report);
+}
+
+/// The Dagger path's image pins: present, and pinned by digest.
+fn check_images(report: &mut Report, justfile: &Justfile) {
+    let mut pinned = 0;
+    for variable in [DEFAULT_IMAGE_VARIABLE, PYTHON_IMAGE_VARIABLE] {
+        match justfile.variable(variable) {
+            Ok(Some(reference)) => match ImageRef::parse(&reference) {
+                Ok(_) => pinned += 1,
+                Err(error) => report.line(Level::Fail, "images", format!("`{variable}`: {error}")),
+            },
+            Ok(None) => report.line(
+                Level::Warn,
+                "images",
+                format!("the justfile has no `{variable}`; the Dagger runner cannot run it (see docs/dagger.md)"),
+            ),
+            Err(error) => report.line(Level::Fail, "images", format!("{error:#}")),
+        }
+    }
+    for recipe in justfile.recipes.values() {
+        if let Ok(RecipeMetadata {
+            image: Some(reference),
+            ..
+        }) = RecipeMetadata::of(recipe)
+        {
+            match ImageRef::parse(&reference) {
+                Ok(_) => pinned += 1,
+                Err(error) => report.line(
+                    Level::Fail,
+                    "images",
+                    format!("recipe `{}`: {error}", recipe.namepath),
+                ),
+            }
+        }
+    }
+    if pinned > 0 {
+        report.line(Level::Ok, "images", format!("{pinned} pinned by digest"));
+    }
+}
+
+/// Where `--runner auto` would run recipes, and whether the Dagger CLI matches the SDK.
+fn check_engine(report: &mut Report) {
+    let sdk = dagger_sdk::core::DAGGER_ENGINE_VERSION;
+    match engine::discover() {
+        Ok(found @ Engine::Session { .. }) => report.line(Level::Ok, "engine", found),
+        Ok(Engine::Cli { program, origin }) => {
+            let version = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()
+                .and_then(|runtime| runtime.block_on(engine::cli_version(&program)));
+            let found = Engine::Cli { program, origin };
+            match version {
+                Some(version) if version == sdk => {
+                    report.line(Level::Ok, "engine", format!("Dagger {version}: {found}"));
+                }
+                Some(version) => report.line(
+                    Level::Warn,
+                    "engine",
+                    format!("{found} is Dagger {version}, but dagger-sdk speaks {sdk}; install the Dagger CLI {sdk}"),
+                ),
+                None => report.line(
+                    Level::Warn,
+                    "engine",
+                    format!("{found} did not say its version (`dagger version`); dagger-sdk speaks {sdk}"),
+                ),
+            }
+        }
+        // A warning even with CI=true: doctor reports; the run itself refuses to fall back.
+        Err(error) if error.is_unavailable() => report.line(
+            Level::Warn,
+            "engine",
+            format!("{error}; `--runner auto` runs recipes on this machine, except with CI=true"),
+        ),
+        Err(error) => report.line(Level::Fail, "engine", error),
+    }
 }
 
 /// The pinned tool as the runners would use it, and any drift of the one on `PATH`.

@@ -3,7 +3,7 @@
 use color_eyre::{Result, eyre::eyre};
 
 use crate::{
-    flags::{Global, PlanFlags},
+    flags::{Global, PlanFlags, RunnerChoice},
     plan::Invocation,
     session::Session,
 };
@@ -21,7 +21,15 @@ impl PlanFlags {
             recipe,
             arguments: self.arguments,
         }])?;
-        if self.json {
+        if global.runner == RunnerChoice::Dagger {
+            // What the Dagger path would run: each step's image, mounts, caches and command.
+            let pipeline = session.pipeline(&plan)?;
+            if self.json {
+                println!("{}", serde_json::to_string_pretty(&pipeline)?);
+            } else {
+                print!("{}", pipeline.render());
+            }
+        } else if self.json {
             println!("{}", serde_json::to_string_pretty(&plan)?);
         } else {
             print!("{}", plan.render_tree());

@@ -1,6 +1,7 @@
 //! Runners execute the steps of a plan. The scheduler ([`schedule`]) owns the order,
 //! parallelism, fail-fast and Ctrl-C; a runner only knows how to execute one step.
 
+pub mod dagger;
 pub mod local;
 pub mod output;
 pub mod schedule;

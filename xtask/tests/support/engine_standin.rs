@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 /// written in sorted order); where several rules of a kind match, the last
 /// one added wins.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Behaviour {
+pub struct Behaviour {
     rules: Vec<Rule>,
 }
 
@@ -66,19 +66,23 @@ enum Rule {
         needle: String,
         body: Value,
     },
+    ExportFiles {
+        needle: String,
+        files: Vec<(String, String)>,
+    },
 }
 
 /// What a failing `withExec` reports: the fields of the engine's
 /// `EXEC_ERROR` extension.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ExecFailure {
+pub struct ExecFailure {
     pub exit_code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl ExecFailure {
-    pub(crate) fn new(exit_code: i32) -> Self {
+    pub fn new(exit_code: i32) -> Self {
         Self {
             exit_code,
             stdout: String::new(),
@@ -86,12 +90,12 @@ impl ExecFailure {
         }
     }
 
-    pub(crate) fn stdout(mut self, stdout: impl Into<String>) -> Self {
+    pub fn stdout(mut self, stdout: impl Into<String>) -> Self {
         self.stdout = stdout.into();
         self
     }
 
-    pub(crate) fn stderr(mut self, stderr: impl Into<String>) -> Self {
+    pub fn stderr(mut self, stderr: impl Into<String>) -> Self {
         self.stderr = stderr.into();
         self
     }
@@ -99,7 +103,7 @@ impl ExecFailure {
 
 /// How an `{id}` query goes wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum IdFault {
+pub enum IdFault {
     /// A GraphQL error (`{"data":null,"errors":[{"message":..}]}`), as the
     /// engine answers e.g. for a host path it cannot read.
     GraphQlError,
@@ -111,8 +115,9 @@ pub(crate) enum IdFault {
 impl Behaviour {
     /// Every query succeeds: ids for `id`/`sync`, `""` for
     /// `stdout`/`stderr`/`combinedOutput`/`contents`, `0` for `exitCode`, the
-    /// absolute host path for `export`.
-    pub(crate) fn normal() -> Self {
+    /// absolute host path for `export` (which writes nothing unless
+    /// [`Behaviour::export_files`] says what).
+    pub fn normal() -> Self {
         Self::default()
     }
 
@@ -120,7 +125,7 @@ impl Behaviour {
     /// `args:[...]`) fails like the engine's exec error, unless that
     /// `withExec` says `expect:ANY` (or `FAILURE`): then it succeeds and the
     /// `exitCode`/`stdout`/`stderr` leaves report `failure`'s values.
-    pub(crate) fn fail_exec(mut self, needle: impl Into<String>, failure: ExecFailure) -> Self {
+    pub fn fail_exec(mut self, needle: impl Into<String>, failure: ExecFailure) -> Self {
         self.rules.push(Rule::Exec {
             needle: needle.into(),
             failure,
@@ -129,7 +134,7 @@ impl Behaviour {
     }
 
     /// `{id}` queries containing `needle` (`""`: all of them) go wrong.
-    pub(crate) fn fail_id(mut self, needle: impl Into<String>, fault: IdFault) -> Self {
+    pub fn fail_id(mut self, needle: impl Into<String>, fault: IdFault) -> Self {
         self.rules.push(Rule::Id {
             needle: needle.into(),
             fault,
@@ -138,12 +143,12 @@ impl Behaviour {
     }
 
     /// Every query is answered only after `delay`.
-    pub(crate) fn delay(self, delay: Duration) -> Self {
+    pub fn delay(self, delay: Duration) -> Self {
         self.delay_on("", delay)
     }
 
     /// Queries containing `needle` are answered only after `delay`.
-    pub(crate) fn delay_on(mut self, needle: impl Into<String>, delay: Duration) -> Self {
+    pub fn delay_on(mut self, needle: impl Into<String>, delay: Duration) -> Self {
         self.rules.push(Rule::Delay {
             needle: needle.into(),
             delay,
@@ -152,12 +157,12 @@ impl Behaviour {
     }
 
     /// Leaf `field` (e.g. `"stdout"`) answers `value` in every query.
-    pub(crate) fn leaf(self, field: impl Into<String>, value: Value) -> Self {
+    pub fn leaf(self, field: impl Into<String>, value: Value) -> Self {
         self.leaf_on("", field, value)
     }
 
     /// Leaf `field` answers `value` in queries containing `needle`.
-    pub(crate) fn leaf_on(
+    pub fn leaf_on(
         mut self,
         needle: impl Into<String>,
         field: impl Into<String>,
@@ -173,10 +178,29 @@ impl Behaviour {
 }
 
 impl Behaviour {
+    /// An `export` whose query contains `needle` writes `files` (path relative to the export
+    /// path, contents) on this machine before answering, as the engine writes the exported
+    /// directory on the caller's host; every matching rule writes. Without one, `export`
+    /// writes nothing.
+    pub fn export_files<P: Into<String>, C: Into<String>>(
+        mut self,
+        needle: impl Into<String>,
+        files: impl IntoIterator<Item = (P, C)>,
+    ) -> Self {
+        self.rules.push(Rule::ExportFiles {
+            needle: needle.into(),
+            files: files
+                .into_iter()
+                .map(|(path, contents)| (path.into(), contents.into()))
+                .collect(),
+        });
+        self
+    }
+
     /// Queries containing `needle` are answered with exactly `body` (HTTP
     /// 200), before any other rule: for shapes the engine may send that the
     /// SDK handles badly.
-    pub(crate) fn raw_on(mut self, needle: impl Into<String>, body: Value) -> Self {
+    pub fn raw_on(mut self, needle: impl Into<String>, body: Value) -> Self {
         self.rules.push(Rule::Raw {
             needle: needle.into(),
             body,
@@ -187,7 +211,7 @@ impl Behaviour {
 
 /// One request the stand-in answered (auth passed, `POST /query`, JSON body).
 #[derive(Clone, Debug)]
-pub(crate) struct RecordedQuery {
+pub struct RecordedQuery {
     /// Arrival order, from 0.
     pub seq: usize,
     /// The TCP connection it came on, numbered from 1 in accept order.
@@ -213,19 +237,19 @@ pub(crate) struct RecordedQuery {
 impl RecordedQuery {
     /// The parsed selection path. Panics if the text is not the SDK's
     /// single-path shape.
-    pub(crate) fn chain(&self) -> Vec<Step> {
+    pub fn chain(&self) -> Vec<Step> {
         parse_query(&self.query)
             .unwrap_or_else(|e| panic!("unparsable query {:?}: {e}", self.query))
     }
 
     /// The query with each field's arguments sorted by name (the SDK sends
     /// them in `HashMap` order, which varies from run to run).
-    pub(crate) fn canonical(&self) -> String {
+    pub fn canonical(&self) -> String {
         canonical(&self.query)
     }
 
     /// The last field of the path (`id`, `stdout`, `export`, ...).
-    pub(crate) fn leaf(&self) -> String {
+    pub fn leaf(&self) -> String {
         last_field(&self.chain())
             .map(|f| f.name.clone())
             .unwrap_or_default()
@@ -233,19 +257,19 @@ impl RecordedQuery {
 
     /// Whether this is an `{id}` query (how the SDK resolves object
     /// arguments before the query that uses them).
-    pub(crate) fn is_id_query(&self) -> bool {
+    pub fn is_id_query(&self) -> bool {
         self.leaf() == "id"
     }
 
     /// Whether the two requests were in flight at the same time.
-    pub(crate) fn overlaps(&self, other: &RecordedQuery) -> bool {
+    pub fn overlaps(&self, other: &RecordedQuery) -> bool {
         let end = |q: &RecordedQuery| q.finished.unwrap_or(Duration::MAX);
         self.started < end(other) && other.started < end(self)
     }
 
     /// Whether `needle` occurs anywhere in what was sent: query text,
     /// variables, operation name or any header value.
-    pub(crate) fn sent_contains(&self, needle: &str) -> bool {
+    pub fn sent_contains(&self, needle: &str) -> bool {
         self.query.contains(needle)
             || self.variables.to_string().contains(needle)
             || self
@@ -261,7 +285,7 @@ impl RecordedQuery {
 
 /// A request the stand-in refused (bad token, wrong path/method, bad body).
 #[derive(Clone, Debug)]
-pub(crate) struct RejectedRequest {
+pub struct RejectedRequest {
     pub connection: u64,
     pub method: String,
     pub path: String,
@@ -270,7 +294,7 @@ pub(crate) struct RejectedRequest {
 }
 
 /// A running stand-in. Stops (and joins its thread) on drop.
-pub(crate) struct EngineStandin {
+pub struct EngineStandin {
     port: u16,
     token: String,
     shared: Arc<Shared>,
@@ -294,7 +318,7 @@ struct Log {
 
 impl EngineStandin {
     /// Listens on 127.0.0.1:0 and serves until dropped.
-    pub(crate) fn start(behaviour: Behaviour) -> Self {
+    pub fn start(behaviour: Behaviour) -> Self {
         static STARTED: AtomicU64 = AtomicU64::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -339,23 +363,23 @@ impl EngineStandin {
         }
     }
 
-    pub(crate) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.port
     }
 
     /// The session token a client must present (as the Basic-auth user).
-    pub(crate) fn token(&self) -> &str {
+    pub fn token(&self) -> &str {
         &self.token
     }
 
     /// `http://127.0.0.1:PORT/query`
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/query", self.port)
     }
 
     /// What to set in a child process so the SDK's `connect` finds this
     /// session instead of starting (or downloading) a Dagger CLI.
-    pub(crate) fn env(&self) -> [(&'static str, String); 2] {
+    pub fn env(&self) -> [(&'static str, String); 2] {
         [
             ("DAGGER_SESSION_PORT", self.port.to_string()),
             ("DAGGER_SESSION_TOKEN", self.token.clone()),
@@ -363,12 +387,12 @@ impl EngineStandin {
     }
 
     /// Every answered request so far, in arrival order.
-    pub(crate) fn queries(&self) -> Vec<RecordedQuery> {
+    pub fn queries(&self) -> Vec<RecordedQuery> {
         self.shared.log.lock().unwrap().queries.clone()
     }
 
     /// Every refused request so far (e.g. a wrong token).
-    pub(crate) fn rejected(&self) -> Vec<RejectedRequest> {
+    pub fn rejected(&self) -> Vec<RejectedRequest> {
         self.shared.log.lock().unwrap().rejected.clone()
     }
 }
@@ -576,7 +600,7 @@ fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
     }
     let chain = match parse_query(query) {
         Ok(chain) => chain,
-        Err(e) => return graphql_error(format!("engine stand-in: cannot parse query: {e}"), None),
+        Err(e) => return graphql_error(&format!("engine stand-in: cannot parse query: {e}"), None),
     };
     let Some(leaf) = last_field(&chain) else {
         return graphql_error("engine stand-in: empty selection", None);
@@ -594,7 +618,7 @@ fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
                     .nth_back(1)
                     .map_or("query", |f| f.name.as_str());
                 return graphql_error(
-                    format!("engine stand-in: injected failure resolving the id of `{object}`"),
+                    &format!("engine stand-in: injected failure resolving the id of `{object}`"),
                     Some((&chain, leaf)),
                 );
             }
@@ -627,6 +651,15 @@ fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
         }
     }
 
+    if leaf.name == "export"
+        && let Err(e) = write_exported_files(rules, query, canonical_text, leaf, &shared.host_cwd)
+    {
+        return graphql_error(
+            &format!("engine stand-in: cannot write the exported files: {e}"),
+            Some((&chain, leaf)),
+        );
+    }
+
     let configured = rules.iter().rev().find_map(|r| match r {
         Rule::Leaf {
             needle,
@@ -638,13 +671,43 @@ fn answer(shared: &Shared, query: &str, canonical_text: &str) -> Value {
     match configured.or_else(|| default_leaf(&chain, leaf, &shared.host_cwd)) {
         Some(value) => nest(&chain, value),
         None => graphql_error(
-            format!(
+            &format!(
                 "engine stand-in: no answer for leaf `{}`; configure one with Behaviour::leaf",
                 leaf.name
             ),
             Some((&chain, leaf)),
         ),
     }
+}
+
+/// The files of every matching [`Rule::ExportFiles`], under the export's `path`.
+fn write_exported_files(
+    rules: &[Rule],
+    query: &str,
+    canonical_text: &str,
+    leaf: &Field,
+    host_cwd: &Path,
+) -> std::io::Result<()> {
+    let Some(path) = leaf.arg_string("path") else {
+        return Ok(());
+    };
+    let root = host_cwd.join(path);
+    for rule in rules {
+        let Rule::ExportFiles { needle, files } = rule else {
+            continue;
+        };
+        if !matches(needle, query, canonical_text) {
+            continue;
+        }
+        for (relative, contents) in files {
+            let file = root.join(relative);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(file, contents)?;
+        }
+    }
+    Ok(())
 }
 
 fn default_leaf(chain: &[Step], leaf: &Field, host_cwd: &Path) -> Option<Value> {
@@ -694,8 +757,7 @@ fn nest(chain: &[Step], value: Value) -> Value {
     json!({ "data": data })
 }
 
-fn graphql_error(message: impl Into<String>, at: Option<(&[Step], &Field)>) -> Value {
-    let message: String = message.into();
+fn graphql_error(message: &str, at: Option<(&[Step], &Field)>) -> Value {
     let mut error = json!({ "message": message });
     if let Some((chain, leaf)) = at {
         error["locations"] = json!([{ "line": 1, "column": leaf.offset + 1 }]);
@@ -736,7 +798,7 @@ fn exec_error(chain: &[Step], leaf: &Field, exec: Option<&Field>, failure: &Exec
 
 /// One step of a selection path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Step {
+pub enum Step {
     Field(Field),
     /// `... on TypeName` (the SDK's `node(id:)` loads and `sync` results).
     Fragment(String),
@@ -744,7 +806,7 @@ pub(crate) enum Step {
 
 /// A field with its arguments, each kept as the literal text sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Field {
+pub struct Field {
     pub alias: Option<String>,
     pub name: String,
     /// In the order sent.
@@ -755,7 +817,7 @@ pub(crate) struct Field {
 
 impl Field {
     /// The literal text of an argument (`"x"`, `["a","b"]`, `LOCKED`, `true`).
-    pub(crate) fn arg(&self, name: &str) -> Option<&str> {
+    pub fn arg(&self, name: &str) -> Option<&str> {
         self.args
             .iter()
             .find(|(n, _)| n == name)
@@ -763,18 +825,18 @@ impl Field {
     }
 
     /// A string argument, unescaped.
-    pub(crate) fn arg_string(&self, name: &str) -> Option<String> {
+    pub fn arg_string(&self, name: &str) -> Option<String> {
         serde_json::from_str(self.arg(name)?).ok()
     }
 
     /// A list-of-strings argument, unescaped.
-    pub(crate) fn arg_strings(&self, name: &str) -> Option<Vec<String>> {
+    pub fn arg_strings(&self, name: &str) -> Option<Vec<String>> {
         serde_json::from_str(self.arg(name)?).ok()
     }
 }
 
 /// The fields of a path, fragments skipped.
-pub(crate) fn chain_fields(chain: &[Step]) -> impl DoubleEndedIterator<Item = &Field> {
+pub fn chain_fields(chain: &[Step]) -> impl DoubleEndedIterator<Item = &Field> {
     chain.iter().filter_map(|s| match s {
         Step::Field(f) => Some(f),
         Step::Fragment(_) => None,
@@ -787,7 +849,7 @@ fn last_field(chain: &[Step]) -> Option<&Field> {
 
 /// `text` with every field's arguments sorted by name; `text` itself if it
 /// does not parse.
-pub(crate) fn canonical(text: &str) -> String {
+pub fn canonical(text: &str) -> String {
     parse_query(text).map_or_else(|_| text.to_owned(), |chain| render(&chain))
 }
 
@@ -825,7 +887,7 @@ fn render(chain: &[Step]) -> String {
 }
 
 /// Parses the SDK's single-path query text.
-pub(crate) fn parse_query(text: &str) -> Result<Vec<Step>, String> {
+pub fn parse_query(text: &str) -> Result<Vec<Step>, String> {
     let mut p = Parser { s: text, pos: 0 };
     p.ws();
     if !p.eat("query") {
