@@ -71,7 +71,11 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct Ci {}
+pub struct Ci {
+    /// Skip the header check and smoke run of the built binaries, and write no `SHA256SUMS`
+    #[arg(long)]
+    pub no_validate: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct Test {}
@@ -92,6 +96,9 @@ pub struct Build {
     /// Every target in the justfile's `targets` variable
     #[arg(long)]
     pub all_targets: bool,
+    /// Skip the header check and smoke run of the built binaries, and write no `SHA256SUMS`
+    #[arg(long)]
+    pub no_validate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +188,7 @@ impl VerifyParity {
         Build {
             targets: self.targets.clone(),
             all_targets: self.all_targets,
+            no_validate: true,
         }
     }
 }

@@ -182,7 +182,8 @@ fn ci_runs_every_recipe_in_pinned_containers_and_exports_atomically() {
     let project = app_project();
     let root = project.path();
     let standin = EngineStandin::start(engine().delay_on("{sync}", Duration::from_millis(400)));
-    let (ok, stdout, stderr) = run(xtask(root, &standin).args(["ci", "--runner", "dagger"]));
+    let (ok, stdout, stderr) =
+        run(xtask(root, &standin).args(["ci", "--no-validate", "--runner", "dagger"]));
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     let queries = standin.queries();
     assert!(standin.rejected().is_empty(), "{:?}", standin.rejected());
@@ -417,8 +418,12 @@ fn a_second_identical_run_sends_an_identical_pipeline() {
     let project = app_project();
     let pipeline = || {
         let standin = EngineStandin::start(engine());
-        let (ok, stdout, stderr) =
-            run(xtask(project.path(), &standin).args(["ci", "--runner", "dagger"]));
+        let (ok, stdout, stderr) = run(xtask(project.path(), &standin).args([
+            "ci",
+            "--no-validate",
+            "--runner",
+            "dagger",
+        ]));
         assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
         let mut canonical: Vec<String> = standin
             .queries()
@@ -467,7 +472,7 @@ fn an_exec_failure_names_the_recipe_and_exit_code_not_graphql() {
             .delay_on("{export(", Duration::from_secs(1)),
     );
     let (ok, stdout, stderr) =
-        run(xtask(project.path(), &standin).args(["ci", "--runner", "dagger"]));
+        run(xtask(project.path(), &standin).args(["ci", "--no-validate", "--runner", "dagger"]));
     assert!(!ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
         stderr.contains("recipe `lint` failed with exit code 2; its last lines:"),
@@ -512,7 +517,14 @@ fn a_panic_inside_the_sdk_is_the_failure_of_its_step() {
     // `data: null` without `errors`: dagger-sdk 1.0.0-beta.23 unwraps it and panics.
     let standin = EngineStandin::start(engine().raw_on("{sync}", json!({ "data": null })));
     let (ok, stdout, stderr) = run(xtask(project.path(), &standin)
-        .args(["build", "--target", "linux-x64", "--runner", "dagger"])
+        .args([
+            "build",
+            "--no-validate",
+            "--target",
+            "linux-x64",
+            "--runner",
+            "dagger",
+        ])
         .env_remove("RUST_BACKTRACE"));
     assert!(!ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
@@ -531,8 +543,14 @@ fn build_for_one_target_runs_install_and_that_build_only() {
     fs::write(root.join("dist/taskmd-linux-x64"), "stale").unwrap();
     fs::write(root.join("dist/unrelated"), "kept").unwrap();
     let standin = EngineStandin::start(engine());
-    let (ok, stdout, stderr) =
-        run(xtask(root, &standin).args(["build", "--target", "linux-x64", "--runner", "dagger"]));
+    let (ok, stdout, stderr) = run(xtask(root, &standin).args([
+        "build",
+        "--no-validate",
+        "--target",
+        "linux-x64",
+        "--runner",
+        "dagger",
+    ]));
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     let queries = standin.queries();
     let synced: Vec<Vec<String>> = queries
@@ -577,8 +595,14 @@ fn a_declared_output_that_was_not_produced_fails_the_step_and_lands_nothing() {
                 json!("1.4.5"),
             ),
     );
-    let (ok, stdout, stderr) =
-        run(xtask(root, &standin).args(["build", "--target", "linux-x64", "--runner", "dagger"]));
+    let (ok, stdout, stderr) = run(xtask(root, &standin).args([
+        "build",
+        "--no-validate",
+        "--target",
+        "linux-x64",
+        "--runner",
+        "dagger",
+    ]));
     assert!(!ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
         stderr.contains("recipe `build linux-x64` passed but produced none of its declared outputs `dist/taskmd-linux-x64*`"),
@@ -597,7 +621,7 @@ fn a_toolchain_that_does_not_match_the_pins_stops_the_run_before_any_recipe() {
         json!("just 1.58.0\n"),
     ));
     let (ok, stdout, stderr) =
-        run(xtask(project.path(), &standin).args(["ci", "--runner", "dagger"]));
+        run(xtask(project.path(), &standin).args(["ci", "--no-validate", "--runner", "dagger"]));
     assert!(!ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
         stderr
@@ -662,7 +686,7 @@ fn secrets_travel_only_by_name() {
     let text = fs::read_to_string(&justfile).unwrap();
     fs::write(&justfile, format!("{text}\nci: publish\n")).unwrap();
     let (ok, stdout, stderr) = run(xtask(project.path(), &standin)
-        .args(["ci", "--runner", "dagger"])
+        .args(["ci", "--no-validate", "--runner", "dagger"])
         .env("NPM_TOKEN", SECRET_SENTINEL));
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(!stdout.contains(SECRET_SENTINEL) && !stderr.contains(SECRET_SENTINEL));
@@ -703,7 +727,7 @@ fn a_missing_secret_is_an_error_before_any_container_starts() {
     fs::write(&justfile, format!("{text}\nci: publish\n")).unwrap();
     let standin = EngineStandin::start(engine());
     let (ok, stdout, stderr) = run(xtask(project.path(), &standin)
-        .args(["ci", "--runner", "dagger"])
+        .args(["ci", "--no-validate", "--runner", "dagger"])
         .env_remove("NPM_TOKEN"));
     assert!(!ok, "{stdout}");
     assert!(
@@ -820,7 +844,7 @@ fn runner_dagger_without_an_engine_fails_fast_and_says_how_to_install() {
     let project = quick_project();
     let started = Instant::now();
     let (ok, stdout, stderr) =
-        run(without_engine(project.path()).args(["ci", "--runner", "dagger"]));
+        run(without_engine(project.path()).args(["ci", "--no-validate", "--runner", "dagger"]));
     let elapsed = started.elapsed();
     assert!(!ok);
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
@@ -941,7 +965,7 @@ fn a_dagger_cli_on_path_is_started_as_a_session_and_closed_after() {
     fake_cli(bin.path(), "1.0.0-beta.23", SERVE);
     let standin = EngineStandin::start(engine());
     let (ok, stdout, stderr) = run(with_fake_cli(project.path(), bin.path(), Some(&standin))
-        .args(["build", "--target", "linux-x64"]));
+        .args(["build", "--no-validate", "--target", "linux-x64"]));
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(!stderr.contains("but dagger-sdk speaks"), "{stderr}");
     let log = fs::read_to_string(bin.path().join("log")).unwrap();
@@ -972,8 +996,16 @@ fn a_cli_of_another_version_is_reported() {
     let bin = tempfile::tempdir().unwrap();
     fake_cli(bin.path(), "0.18.16", SERVE);
     let standin = EngineStandin::start(engine());
-    let (ok, stdout, stderr) = run(with_fake_cli(project.path(), bin.path(), Some(&standin))
-        .args(["build", "--target", "linux-x64", "--runner", "dagger"]));
+    let (ok, stdout, stderr) = run(
+        with_fake_cli(project.path(), bin.path(), Some(&standin)).args([
+            "build",
+            "--no-validate",
+            "--target",
+            "linux-x64",
+            "--runner",
+            "dagger",
+        ]),
+    );
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
         stderr.contains("is Dagger 0.18.16, but dagger-sdk speaks 1.0.0-beta.23"),
@@ -993,7 +1025,7 @@ fn a_session_that_never_answers_is_killed_at_the_deadline() {
     );
     let started = Instant::now();
     let (ok, _, stderr) = run(with_fake_cli(project.path(), bin.path(), None)
-        .args(["ci", "--runner", "dagger"])
+        .args(["ci", "--no-validate", "--runner", "dagger"])
         .env("XTASK_DAGGER_SESSION_TIMEOUT", "1"));
     assert!(!ok);
     assert!(
@@ -1021,8 +1053,12 @@ fn a_session_that_fails_is_reported_and_auto_falls_back_outside_ci() {
         "1.0.0-beta.23",
         "echo 'Error: failed to connect to engine: docker: command not found' >&2\nexit 1",
     );
-    let (ok, _, stderr) =
-        run(with_fake_cli(project.path(), bin.path(), None).args(["ci", "--runner", "dagger"]));
+    let (ok, _, stderr) = run(with_fake_cli(project.path(), bin.path(), None).args([
+        "ci",
+        "--no-validate",
+        "--runner",
+        "dagger",
+    ]));
     assert!(!ok);
     assert!(
         stderr.contains("it exited (exit status: 1) without printing its connection parameters"),

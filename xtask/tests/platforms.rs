@@ -70,6 +70,7 @@ fn the_target_list_is_the_same_everywhere_in_the_justfile() {
     let all_targets = Build {
         targets: Vec::new(),
         all_targets: true,
+        no_validate: false,
     }
     .invocations(&justfile)
     .unwrap();

@@ -13,7 +13,7 @@ use crate::{
 impl Ci {
     pub fn run(self, global: &Global) -> Result<()> {
         let session = Session::open(global)?;
-        artifacts::build(&session, &[Invocation::new("ci", &[])])
+        artifacts::build(&session, &[Invocation::new("ci", &[])], !self.no_validate)
     }
 }
 
@@ -33,7 +33,7 @@ impl Build {
     pub fn run(self, global: &Global) -> Result<()> {
         let session = Session::open(global)?;
         let invocations = self.invocations(&session.justfile)?;
-        artifacts::build(&session, &invocations)
+        artifacts::build(&session, &invocations, !self.no_validate)
     }
 }
 
