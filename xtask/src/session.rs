@@ -104,6 +104,7 @@ impl Session {
         let context = dagger::context(
             &self.justfile,
             &self.project,
+            &self.environment,
             self.global.image_mirror.as_deref(),
         )?;
         Ok(dagger::pipeline::translate(plan, &context)?)

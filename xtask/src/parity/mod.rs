@@ -78,7 +78,6 @@ pub fn verify(global: &Global, options: &Options) -> Result<Comparison> {
         keep_going: true,
         ..global.clone()
     };
-    ensure_available(options.against)?;
     let session = Session::open(&global)?;
     let mut invocations = Vec::new();
     if session.justfile.recipe(TEST_RECIPE).is_some() {
@@ -142,21 +141,6 @@ fn labels(manifests: &[Manifest; 2], files: [&Path; 2]) -> [String; 2] {
 }
 
 /// Fails at once, before anything is built, when the other path cannot run in this build.
-fn ensure_available(against: Against) -> Result<()> {
-    match against {
-        Against::Local => Ok(()),
-        Against::Dagger => Err(dagger_unavailable()),
-    }
-}
-
-fn dagger_unavailable() -> color_eyre::Report {
-    Exit::new(
-        2,
-        "the Dagger runner is not available in this build; use `--against local`",
-    )
-    .into()
-}
-
 /// The second build, by the path `against` names, into its own directory.
 fn build_other(
     against: Against,
@@ -183,9 +167,19 @@ fn build_other(
                 source,
             )
         }
-        // The Dagger runner exports each step's outputs into a directory of its own (never the
-        // project's); collecting from there with `collect::find` gives the `dagger` side.
-        Against::Dagger => Err(dagger_unavailable()),
+        // The Dagger side builds in a fresh copy too, so its exports never mix with the just
+        // path's outputs and nothing left in the working tree can reach it.
+        Against::Dagger => {
+            let copy = fresh::copy_project(&session.project.root)?;
+            let global = Global {
+                project: Some(copy.root().to_owned()),
+                runner: RunnerChoice::Dagger,
+                ..session.global.clone()
+            };
+            let mut dagger_session = Session::open(&global)?;
+            dagger_session.environment = session.environment.clone();
+            build(&dagger_session, invocations, "dagger", parity_dir, source)
+        }
     }
 }
 
@@ -215,7 +209,11 @@ fn build(
     collect::copy(&artifacts, root, &dir)?;
     let provenance = Provenance {
         side: label.to_owned(),
-        runner: "local".to_owned(),
+        runner: match session.global.runner {
+            RunnerChoice::Dagger => "dagger",
+            RunnerChoice::Auto | RunnerChoice::Local => "local",
+        }
+        .to_owned(),
         platform: flags::host_target(),
         git_commit: source.commit.clone(),
         git_dirty: source.dirty,

@@ -92,7 +92,12 @@ pub fn fall_back(error: &EngineError, ci: bool) -> Result<()> {
 }
 
 /// Reads what the translation needs from the justfile and the environment.
-pub fn context(justfile: &Justfile, project: &Project, mirror: Option<&str>) -> Result<Context> {
+pub fn context(
+    justfile: &Justfile,
+    project: &Project,
+    environment: &BuildEnvironment,
+    mirror: Option<&str>,
+) -> Result<Context> {
     let variable = |name: &str, example: &str, why: &str| -> Result<String> {
         justfile.variable(name)?.ok_or_else(|| {
             eyre!(
@@ -126,7 +131,7 @@ pub fn context(justfile: &Justfile, project: &Project, mirror: Option<&str>) -> 
             || "justfile".to_owned(),
             |name| name.to_string_lossy().into_owned(),
         ),
-        environment: BuildEnvironment::for_project(&project.root),
+        environment: environment.clone(),
         mirror,
     })
 }
