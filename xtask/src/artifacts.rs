@@ -19,11 +19,11 @@ use color_eyre::{
 };
 use serde::Serialize;
 use tracing::{info, warn};
-use xshell::{Shell, cmd};
 
 use crate::{
     environment::BuildEnvironment,
     exit::Exit,
+    git::Git,
     plan::{Invocation, Plan},
     session::Session,
     smoke::{Host, SmokeSpec},
@@ -271,14 +271,6 @@ pub struct App {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Git {
-    /// `None` outside a git checkout.
-    pub commit: Option<String>,
-    /// Tracked files differ from the commit.
-    pub dirty: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tools {
     pub just: String,
     pub bun: Option<String>,
@@ -349,34 +341,6 @@ impl App {
             name: field("name"),
             version: field("version"),
         }
-    }
-}
-
-impl Git {
-    pub fn of(root: &Path) -> Git {
-        let Ok(sh) = Shell::new() else {
-            return Git {
-                commit: None,
-                dirty: None,
-            };
-        };
-        sh.change_dir(root);
-        let commit = cmd!(sh, "git rev-parse --verify HEAD")
-            .quiet()
-            .ignore_stderr()
-            .read()
-            .ok()
-            .map(|commit| commit.trim().to_owned())
-            .filter(|commit| !commit.is_empty());
-        let dirty = commit.as_ref().and_then(|_| {
-            cmd!(sh, "git status --porcelain --untracked-files=no")
-                .quiet()
-                .ignore_stderr()
-                .read()
-                .ok()
-                .map(|status| !status.trim().is_empty())
-        });
-        Git { commit, dirty }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod environment;
 pub mod exit;
 pub mod expression;
 pub mod flags;
+pub mod git;
 pub mod header;
 pub mod just;
 pub mod justfile;

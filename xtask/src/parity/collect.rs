@@ -113,24 +113,7 @@ pub fn copy(artifacts: &Artifacts, root: &Path, destination: &Path) -> Result<()
         .tempdir_in(parent)
         .wrap_err_with(|| format!("cannot create a directory in `{}`", parent.display()))?;
     for relative in artifacts.keys() {
-        let from = root.join(relative);
-        let to = staging.path().join(relative);
-        if let Some(dir) = to.parent() {
-            std::fs::create_dir_all(dir)
-                .wrap_err_with(|| format!("cannot create `{}`", dir.display()))?;
-        }
-        let metadata = std::fs::symlink_metadata(&from)
-            .wrap_err_with(|| format!("cannot read `{}`", from.display()))?;
-        if metadata.file_type().is_symlink() {
-            let target = std::fs::read_link(&from)
-                .wrap_err_with(|| format!("cannot read link `{}`", from.display()))?;
-            symlink(&target, &to)
-                .wrap_err_with(|| format!("cannot create link `{}`", to.display()))?;
-        } else {
-            std::fs::copy(&from, &to).wrap_err_with(|| {
-                format!("cannot copy `{}` to `{}`", from.display(), to.display())
-            })?;
-        }
+        super::fresh::copy_one(root, staging.path(), relative)?;
     }
     if std::fs::symlink_metadata(destination).is_ok() {
         std::fs::remove_dir_all(destination)
@@ -145,16 +128,6 @@ pub fn copy(artifacts: &Artifacts, root: &Path, destination: &Path) -> Result<()
         )
     })?;
     Ok(())
-}
-
-#[cfg(unix)]
-fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::symlink(target, link)
-}
-
-#[cfg(windows)]
-fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::windows::fs::symlink_file(target, link)
 }
 
 /// The paths (relative to `root`) that `pattern` names: one path, or with `*` in the last

@@ -123,7 +123,7 @@ fn path_from_bytes(bytes: &[u8]) -> Result<PathBuf> {
 }
 
 /// Copies one file or link, with its permissions, creating its directories.
-fn copy_one(root: &Path, copy: &Path, relative: &Path) -> Result<()> {
+pub(super) fn copy_one(root: &Path, copy: &Path, relative: &Path) -> Result<()> {
     let from = root.join(relative);
     let to = copy.join(relative);
     if let Some(dir) = to.parent() {

@@ -21,7 +21,6 @@ use std::{
 
 use color_eyre::{Result, eyre::WrapErr};
 use tracing::{info, info_span, warn};
-use xshell::{Shell, cmd};
 
 use self::{
     collect::Artifacts,
@@ -31,6 +30,7 @@ use self::{
 use crate::{
     exit::Exit,
     flags::{self, Against, Global, RunnerChoice},
+    git::Git,
     plan::{Invocation, Plan, StepId},
     runner::{RunOutcome, StepStatus},
     session::{self, Session},
@@ -85,7 +85,7 @@ pub fn verify(global: &Global, options: &Options) -> Result<Comparison> {
     }
     invocations.extend(options.build.invocations(&session.justfile)?);
     let parity_dir = session.project.root.join("target").join("parity");
-    let source = Source::of(&session.project.root);
+    let source = Git::of(&session.project.root);
 
     let local = build(&session, &invocations, "local", &parity_dir, &source)?;
     if let Some(file) = &options.write_manifest {
@@ -147,7 +147,7 @@ fn build_other(
     session: &Session,
     invocations: &[Invocation],
     parity_dir: &Path,
-    source: &Source,
+    source: &Git,
 ) -> Result<Collected> {
     match against {
         Against::Local => {
@@ -190,7 +190,7 @@ fn build(
     invocations: &[Invocation],
     label: &str,
     parity_dir: &Path,
-    source: &Source,
+    source: &Git,
 ) -> Result<Collected> {
     let _span = info_span!("side", side = label).entered();
     let root = &session.project.root;
@@ -290,38 +290,6 @@ fn tolerated_failures(plan: &Plan, outcome: &RunOutcome) -> Result<Vec<(StepId, 
         Ok(tolerated)
     } else {
         Err(Exit::new(1, fatal.join("\n")).into())
-    }
-}
-
-/// The commit the sources come from, and whether the tree has uncommitted changes.
-#[derive(Debug, Clone, Default)]
-struct Source {
-    commit: Option<String>,
-    dirty: Option<bool>,
-}
-
-impl Source {
-    fn of(root: &Path) -> Source {
-        let Ok(sh) = Shell::new() else {
-            return Source::default();
-        };
-        sh.change_dir(root);
-        let commit = cmd!(sh, "git rev-parse HEAD")
-            .quiet()
-            .ignore_stderr()
-            .read()
-            .ok()
-            .map(|commit| commit.trim().to_owned())
-            .filter(|commit| !commit.is_empty());
-        let dirty = commit.as_ref().and_then(|_| {
-            cmd!(sh, "git status --porcelain")
-                .quiet()
-                .ignore_stderr()
-                .read()
-                .ok()
-                .map(|status| !status.trim().is_empty())
-        });
-        Source { commit, dirty }
     }
 }
 
