@@ -83,8 +83,9 @@ pub struct Test {}
 #[derive(Debug, Args)]
 pub struct Lint {}
 
-#[derive(Debug, Args)]
-pub struct Build {
+/// Which build targets a command builds.
+#[derive(Debug, Clone, Args)]
+pub struct Targets {
     /// A target from the justfile's `targets` variable, such as `linux-x64` (repeatable) [default: this machine's]
     #[arg(
         long = "target",
@@ -96,6 +97,12 @@ pub struct Build {
     /// Every target in the justfile's `targets` variable
     #[arg(long)]
     pub all_targets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Build {
+    #[command(flatten)]
+    pub targets: Targets,
     /// Skip the header check and smoke run of the built binaries, and write no `SHA256SUMS`
     #[arg(long)]
     pub no_validate: bool,
@@ -140,17 +147,8 @@ pub struct GenCi {
 pub struct VerifyParity {
     #[command(subcommand)]
     pub command: Option<ParityCommand>,
-    /// A target to build on both paths, from the justfile's `targets` variable (repeatable) [default: this machine's]
-    #[arg(
-        long = "target",
-        short,
-        value_name = "TARGET",
-        conflicts_with = "all_targets"
-    )]
-    pub targets: Vec<String>,
-    /// Every target in the justfile's `targets` variable
-    #[arg(long)]
-    pub all_targets: bool,
+    #[command(flatten)]
+    pub targets: Targets,
     /// The path to compare the just path with: `dagger` builds in pinned containers, `local` builds again in a fresh copy of the project
     #[arg(long, value_enum, default_value_t = Against::Dagger)]
     pub against: Against,
@@ -182,21 +180,10 @@ pub enum Against {
     Local,
 }
 
-impl VerifyParity {
-    /// The build targets, chosen as `cargo xtask build` chooses them.
-    pub fn build(&self) -> Build {
-        Build {
-            targets: self.targets.clone(),
-            all_targets: self.all_targets,
-            no_validate: true,
-        }
-    }
-}
-
 /// The justfile variable listing the build targets.
 pub const TARGETS_VARIABLE: &str = "targets";
 
-impl Build {
+impl Targets {
     /// One `build <target>` per requested target, checked against the justfile's list.
     pub fn invocations(&self, justfile: &Justfile) -> Result<Vec<Invocation>> {
         let known = build_targets(justfile)?;

@@ -10,7 +10,7 @@ use std::{
 use assert_cmd::Command;
 use xtask::{
     artifacts::{CHECKSUMS, MANIFEST},
-    flags::{self, Build},
+    flags::{self, Targets},
     header::fixtures,
     just::Just,
     justfile::Justfile,
@@ -67,10 +67,9 @@ fn the_target_list_is_the_same_everywhere_in_the_justfile() {
         targets,
         "`build-all` must depend on `build` once per entry of `targets`, in the same order"
     );
-    let all_targets = Build {
+    let all_targets = Targets {
         targets: Vec::new(),
         all_targets: true,
-        no_validate: false,
     }
     .invocations(&justfile)
     .unwrap();

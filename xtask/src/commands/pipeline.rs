@@ -32,7 +32,7 @@ impl Lint {
 impl Build {
     pub fn run(self, global: &Global) -> Result<()> {
         let session = Session::open(global)?;
-        let invocations = self.invocations(&session.justfile)?;
+        let invocations = self.targets.invocations(&session.justfile)?;
         artifacts::build(&session, &invocations, !self.no_validate)
     }
 }

@@ -14,7 +14,7 @@ impl VerifyParity {
             None => parity::verify(
                 global,
                 &Options {
-                    build: self.build(),
+                    targets: self.targets.clone(),
                     against: self.against,
                     write_manifest: self.write_manifest.clone(),
                 },

@@ -43,7 +43,7 @@ pub const TEST_RECIPE: &str = "test";
 #[derive(Debug)]
 pub struct Options {
     /// The build targets.
-    pub build: flags::Build,
+    pub targets: flags::Targets,
     pub against: Against,
     /// Where to write a copy of the just path's manifest.
     pub write_manifest: Option<PathBuf>,
@@ -83,7 +83,7 @@ pub fn verify(global: &Global, options: &Options) -> Result<Comparison> {
     if session.justfile.recipe(TEST_RECIPE).is_some() {
         invocations.push(Invocation::new(TEST_RECIPE, &[]));
     }
-    invocations.extend(options.build.invocations(&session.justfile)?);
+    invocations.extend(options.targets.invocations(&session.justfile)?);
     let parity_dir = session.project.root.join("target").join("parity");
     let source = Git::of(&session.project.root);
 
