@@ -12,6 +12,15 @@
 just_version := "1.59.0"
 bun_version := "1.4.5"
 
+# The security scanners, one pin each (docs/security.md); `security-tools` installs them
+# into .tools/security from their registries (Go module proxy, PyPI, npm).
+osv_scanner_version := "2.5.1"
+gitleaks_version := "8.30.1"
+semgrep_version := "1.185.0"
+zizmor_version := "1.32.0"
+cyclonedx_npm_version := "6.0.1"
+security_pins := "osv-scanner=" + osv_scanner_version + " gitleaks=" + gitleaks_version + " semgrep=" + semgrep_version + " zizmor=" + zizmor_version + " cyclonedx-npm=" + cyclonedx_npm_version
+
 # Release targets, in bun's naming; `build-all` builds each.
 targets := "linux-x64 linux-arm64 darwin-x64 darwin-arm64 windows-x64"
 
@@ -45,7 +54,7 @@ test: install
 
 # Type-check and lint the TypeScript.
 [group('ci')]
-[metadata('inputs', 'package.json', 'bun.lock', 'tsconfig.json', 'eslint.config.js', 'src', 'test')]
+[metadata('inputs', 'package.json', 'bun.lock', 'tsconfig.json', 'eslint.config.js', 'src', 'test', 'security')]
 lint: install
     bun x tsc --noEmit
     bun x eslint .
@@ -69,6 +78,26 @@ build-all: (build "linux-x64") (build "linux-arm64") (build "darwin-x64") (build
 [group('ci')]
 [parallel]
 ci: lint test build-all
+
+# Install the pinned security scanners into .tools/security (skips those already there).
+[group('security')]
+[metadata('inputs', 'security/scan.ts', 'security/lib')]
+[metadata('provides', '.tools/security')]
+security-tools:
+    bun security/scan.ts install --pins "{{ security_pins }}"
+
+# Scan dependencies, secrets (tree and history), code, workflows and pins, and write an SBOM:
+# SARIF, summary and SBOM in reports/security; exit 1 on findings at or above `fail_on`.
+[group('security')]
+[metadata('outputs', 'reports/security')]
+security-scan fail_on="high": install security-tools
+    bun security/scan.ts scan --pins "{{ security_pins }}" --fail-on {{ quote(fail_on) }}
+
+# Test the security scanner on its fixtures, with the real scanners.
+[group('security')]
+[metadata('inputs', 'package.json', 'bun.lock', 'tsconfig.json', 'justfile', 'security')]
+security-test: install security-tools
+    SECURITY_PINS="{{ security_pins }}" bun test ./security/test
 
 # Remove build output and reports.
 clean:

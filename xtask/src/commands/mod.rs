@@ -3,4 +3,5 @@
 mod doctor;
 mod pipeline;
 mod plan;
+mod security_scan;
 mod setup;
