@@ -86,8 +86,8 @@ ci: lint test build-all
 security-tools:
     bun security/scan.ts install --pins "{{ security_pins }}"
 
-# Scan dependencies, secrets (tree and history), code, workflows and pins, and write an SBOM:
-# SARIF, summary and SBOM in reports/security; exit 1 on findings at or above `fail_on`.
+# SARIF, summary and a CycloneDX SBOM go to reports/security (docs/security.md).
+# Scan dependencies, secrets, code, workflows and image pins; fail on findings at or above fail_on.
 [group('security')]
 [metadata('outputs', 'reports/security')]
 security-scan fail_on="high": install security-tools

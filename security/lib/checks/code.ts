@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { errorMessage, tool, type ScanContext } from "../context.ts";
-import type { CheckResult, Finding } from "../finding.ts";
+import { count, type CheckResult, type Finding } from "../finding.ts";
 import { isExcluded } from "../policy.ts";
 import { run, tail } from "../process.ts";
 import { fromWord } from "../severity.ts";
@@ -110,7 +110,7 @@ export async function codeCheck(context: ScanContext, rulesDir: string): Promise
         message: `semgrep reported errors: ${errors.map((error) => error.message ?? "").join("; ")}`,
       });
     }
-    return result({ kind: "ran", findings: parseSemgrep(parsed), note: `${targets.length} files` });
+    return result({ kind: "ran", findings: parseSemgrep(parsed), note: count(targets.length, "file") });
   } catch (error) {
     return result({ kind: "error", message: errorMessage(error) });
   }

@@ -152,7 +152,7 @@ export async function dependenciesCheck(context: ScanContext): Promise<CheckResu
       if (problem !== null) {
         const where =
           context.advisoryDb === undefined
-            ? "advisory data unreachable (SECURITY_ADVISORY_DB can name a local OSV database)"
+            ? "advisory data unreachable; SECURITY_ADVISORY_DB=DIR scans offline"
             : `advisory data missing from \`${context.advisoryDb}\``;
         const ecosystem = /could not load db for (\S+) ecosystem/.exec(completed.stderr)?.[1];
         return result({ kind: "not-run", reason: `${where}${ecosystem === undefined ? "" : ` (${ecosystem})`}` });

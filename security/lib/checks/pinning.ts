@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 
 import { lineOf } from "../files.ts";
-import type { CheckResult, Finding, Rule } from "../finding.ts";
+import { count, type CheckResult, type Finding, type Rule } from "../finding.ts";
 import { run, tail } from "../process.ts";
 
 export const IMAGE_RULE: Rule = {
@@ -194,7 +194,7 @@ export async function pinningCheck(root: string, paths: readonly string[]): Prom
       findings.push(...(await scanJustfile(root)));
       files += 1;
     }
-    return { id: "pinning", tool: null, outcome: { kind: "ran", findings, note: `${files} files` } };
+    return { id: "pinning", tool: null, outcome: { kind: "ran", findings, note: count(files, "file") } };
   } catch (error) {
     return {
       id: "pinning",

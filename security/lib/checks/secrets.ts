@@ -8,7 +8,7 @@ import { copyFileSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 
 import { errorMessage, tool, type ScanContext } from "../context.ts";
-import type { CheckResult, Finding, Tool } from "../finding.ts";
+import { count, type CheckResult, type Finding, type Tool } from "../finding.ts";
 import { isExcluded } from "../policy.ts";
 import { run, tail } from "../process.ts";
 
@@ -151,7 +151,7 @@ export async function secretsChecks(context: ScanContext): Promise<SecretsResult
       outcome: {
         kind: "ran",
         findings: treeEntries.map((entry) => treeFinding(entry, treeDir)),
-        note: `${copied} files`,
+        note: count(copied, "file"),
       },
     };
     if (!context.files.git) {
@@ -164,8 +164,8 @@ export async function secretsChecks(context: ScanContext): Promise<SecretsResult
         },
       };
     }
-    const count = await run(["git", "rev-list", "--all", "--count"], { cwd: context.root });
-    const commits = Number.parseInt(count.stdout.trim(), 10) || 0;
+    const revisions = await run(["git", "rev-list", "--all", "--count"], { cwd: context.root });
+    const commits = Number.parseInt(revisions.stdout.trim(), 10) || 0;
     if (commits === 0) {
       return {
         tree,
@@ -180,7 +180,7 @@ export async function secretsChecks(context: ScanContext): Promise<SecretsResult
       join(context.workDir, "gitleaks-history.json"),
     );
     const findings = withoutTreeDuplicates(historyEntries, treeEntries, treeDir).map(historyFinding);
-    const note = `${commits} commit${commits === 1 ? "" : "s"}${shallow ? " (shallow clone: older history not scanned)" : ""}`;
+    const note = `${count(commits, "commit")}${shallow ? " (shallow clone: older history not scanned)" : ""}`;
     return { tree, history: { id: "secrets-history", tool: used, outcome: { kind: "ran", findings, note } } };
   } catch (error) {
     return failed(errorMessage(error));

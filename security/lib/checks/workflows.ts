@@ -3,7 +3,7 @@
  * without workflows has nothing for this check: it says so rather than pass.
  */
 import { errorMessage, tool, type ScanContext } from "../context.ts";
-import type { CheckResult, Finding } from "../finding.ts";
+import { count, type CheckResult, type Finding } from "../finding.ts";
 import { isExcluded } from "../policy.ts";
 import { run, tail } from "../process.ts";
 import { fromWord } from "../severity.ts";
@@ -89,7 +89,7 @@ export async function workflowsCheck(context: ScanContext): Promise<CheckResult>
       });
     }
     const findings = parseZizmor(JSON.parse(completed.stdout) as ZizmorFinding[]);
-    return result({ kind: "ran", findings, note: `${targets.length} files` });
+    return result({ kind: "ran", findings, note: count(targets.length, "file") });
   } catch (error) {
     return result({ kind: "error", message: errorMessage(error) });
   }
