@@ -284,6 +284,45 @@ describe("dependencies without advisory data", () => {
   }, 120_000);
 });
 
+describe("dependencies when the OSV API cannot be reached", () => {
+  test("are not run, whatever the network here: a proxy that refuses every connection", async () => {
+    const refused = "http://127.0.0.1:9";
+    const run = await scanner(
+      [
+        "scan",
+        "--pins",
+        pins(),
+        "--root",
+        project,
+        "--tools-dir",
+        TOOLS,
+        "--out",
+        join(out, "offline"),
+        "--checks",
+        "dependencies,pinning",
+      ],
+      {
+        env: {
+          HTTPS_PROXY: refused,
+          HTTP_PROXY: refused,
+          https_proxy: refused,
+          http_proxy: refused,
+          NO_PROXY: "",
+          no_proxy: "",
+        },
+      },
+    );
+    expect(run.stdout).toMatch(
+      /^dependencies\s.*\snot run: advisory data unreachable; SECURITY_ADVISORY_DB=DIR scans offline$/m,
+    );
+    // The other checks still decide the exit code: the fixture's unpinned images fail it.
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain("not run: dependencies (advisory data unreachable");
+    const sarif = JSON.parse(readFileSync(join(out, "offline", "security.sarif"), "utf8")) as Sarif;
+    expect(sarif.runs.map((r) => r.automationDetails.id)).toEqual(["security-scan/pinning/"]);
+  }, 120_000);
+});
+
 describe("this repository", () => {
   test("passes every check, with an SBOM", async () => {
     const { run, summary } = await scan(ROOT, join(out, "repository"));
