@@ -27,6 +27,15 @@ shellcheck_version := "0.11.0.1"
 dagger_image := "docker.io/library/node:22.23.2-bookworm-slim@sha256:f32b81066cde10a75dbac96646099533316d94bac4150c55da1636e1f0ffdc46"
 dagger_python_image := "docker.io/library/python:3.12.14-slim-trixie@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea"
 
+# The security scanners, one pin each (docs/security.md); `security-tools` installs them
+# into .tools/security from their registries (Go module proxy, PyPI, npm).
+osv_scanner_version := "2.5.1"
+gitleaks_version := "8.30.1"
+semgrep_version := "1.185.0"
+zizmor_version := "1.32.0"
+cyclonedx_npm_version := "6.0.1"
+security_pins := "osv-scanner=" + osv_scanner_version + " gitleaks=" + gitleaks_version + " semgrep=" + semgrep_version + " zizmor=" + zizmor_version + " cyclonedx-npm=" + cyclonedx_npm_version
+
 # Release targets, in bun's naming; `build-all` builds each.
 targets := "linux-x64 linux-arm64 darwin-x64 darwin-arm64 windows-x64"
 
@@ -61,7 +70,7 @@ test: install
 
 # Type-check and lint the TypeScript.
 [group('ci')]
-[metadata('inputs', 'package.json', 'bun.lock', 'tsconfig.json', 'eslint.config.js', 'src', 'test')]
+[metadata('inputs', 'package.json', 'bun.lock', 'tsconfig.json', 'eslint.config.js', 'src', 'test', 'security')]
 lint: install
     bun x tsc --noEmit
     bun x eslint .
@@ -85,6 +94,26 @@ build-all: (build "linux-x64") (build "linux-arm64") (build "darwin-x64") (build
 [group('ci')]
 [parallel]
 ci: lint test build-all
+
+# Install the pinned security scanners into .tools/security (skips those already there).
+[group('security')]
+[metadata('inputs', 'security/scan.ts', 'security/lib')]
+[metadata('provides', '.tools/security')]
+security-tools:
+    bun security/scan.ts install --pins "{{ security_pins }}"
+
+# SARIF, summary and a CycloneDX SBOM go to reports/security (docs/security.md).
+# Scan dependencies, secrets, code, workflows and image pins; fail on findings at or above fail_on.
+[group('security')]
+[metadata('outputs', 'reports/security')]
+security-scan fail_on="high": install security-tools
+    bun security/scan.ts scan --pins "{{ security_pins }}" --fail-on {{ quote(fail_on) }}
+
+# Test the security scanner on its fixtures, with the real scanners.
+[group('security')]
+[metadata('inputs', 'package.json', 'bun.lock', 'tsconfig.json', 'justfile', 'security')]
+security-test: install security-tools
+    SECURITY_PINS="{{ security_pins }}" bun test ./security/test
 
 # Remove build output and reports.
 clean:

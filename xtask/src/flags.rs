@@ -55,6 +55,8 @@ pub enum Command {
     Build(Build),
     /// Run any recipe of the justfile, with its arguments
     Run(RunFlags),
+    /// Scan dependencies, secrets, code, workflows and image pins, and write an SBOM: the `security-scan` recipe
+    SecurityScan(SecurityScan),
     /// Show the steps a recipe expands to, without running them
     Plan(PlanFlags),
     /// Check the tools, the justfile and its metadata
@@ -115,6 +117,36 @@ pub struct RunFlags {
     /// Arguments of the recipe
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub arguments: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SecurityScan {
+    /// Fail on findings of this severity or higher; `none` reports findings without failing
+    #[arg(long, value_enum, default_value_t = FailOn::High, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+}
+
+/// The `fail_on` argument of the `security-scan` recipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    None,
+}
+
+impl FailOn {
+    /// The recipe argument, as the scanner spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailOn::Critical => "critical",
+            FailOn::High => "high",
+            FailOn::Medium => "medium",
+            FailOn::Low => "low",
+            FailOn::None => "none",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -57,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Lint(cmd) => cmd.run(&global),
         Command::Build(cmd) => cmd.run(&global),
         Command::Run(cmd) => cmd.run(&global),
+        Command::SecurityScan(cmd) => cmd.run(&global),
         Command::Plan(cmd) => cmd.run(&global),
         Command::Doctor(cmd) => cmd.run(&global),
         Command::Setup(cmd) => cmd.run(&global),

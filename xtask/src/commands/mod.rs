@@ -4,5 +4,6 @@ mod doctor;
 mod gen_ci;
 mod pipeline;
 mod plan;
+mod security_scan;
 mod setup;
 mod verify_parity;
