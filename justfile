@@ -14,7 +14,7 @@ bun_version := "1.4.5"
 # The Dagger CLI that CI installs: the engine version of the pinned dagger-sdk crate
 # (`cargo xtask gen-ci` checks them against each other).
 dagger_version := "1.0.0-beta.23"
-# The workflow linters of `lint-workflows`.
+# The workflow linters of `lint-workflows`; zizmor is also the workflow check of `security-scan`.
 actionlint_version := "1.7.12"
 zizmor_version := "1.32.0"
 shellcheck_version := "0.11.0.1"
@@ -32,7 +32,6 @@ dagger_python_image := "docker.io/library/python:3.12.14-slim-trixie@sha256:7838
 osv_scanner_version := "2.5.1"
 gitleaks_version := "8.30.1"
 semgrep_version := "1.185.0"
-zizmor_version := "1.32.0"
 cyclonedx_npm_version := "6.0.1"
 security_pins := "osv-scanner=" + osv_scanner_version + " gitleaks=" + gitleaks_version + " semgrep=" + semgrep_version + " zizmor=" + zizmor_version + " cyclonedx-npm=" + cyclonedx_npm_version
 
