@@ -22,6 +22,7 @@ pub mod plan;
 pub mod project;
 pub mod recipe;
 pub mod report;
+pub mod run_report;
 pub mod runner;
 pub mod session;
 pub mod telemetry;

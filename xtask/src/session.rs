@@ -1,7 +1,7 @@
 //! A session: the project, its pinned tools and its justfile, opened once per command; and
 //! the one way to run invocations: plan, pick a runner, run, summarise.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::SystemTime};
 
 use color_eyre::{Result, eyre::eyre};
 use tracing::{info, info_span};
@@ -15,9 +15,11 @@ use crate::{
     plan::{Invocation, Plan},
     project::Project,
     report,
+    run_report::{self, Host, RunContext, RunReport, Versions},
     runner::{
         RunOptions, RunOutcome, StepStatus, local::LocalExecutor, output::OutputStyle, schedule,
     },
+    telemetry,
     tools::{Provision, Toolchain},
 };
 
@@ -62,10 +64,37 @@ impl Session {
             jobs: self.global.jobs(),
             keep_going: self.global.keep_going,
         };
-        let outcome = match runner {
-            RunnerChoice::Local | RunnerChoice::Auto => self.run_local(&plan, options)?,
+        let runner_name = match runner {
+            RunnerChoice::Local | RunnerChoice::Auto => "local",
         };
-        eprintln!("{}", report::summary(&plan, &outcome));
+        let started_at = SystemTime::now();
+        let span = info_span!(
+            "run",
+            xtask.runner = runner_name,
+            xtask.jobs = options.jobs,
+            xtask.keep_going = options.keep_going
+        );
+        let outcome = span.in_scope(|| match runner {
+            RunnerChoice::Local | RunnerChoice::Auto => self.run_local(&plan, options),
+        })?;
+        let run_report = RunReport::new(
+            &plan,
+            invocations,
+            &outcome,
+            RunContext {
+                runner: runner_name.to_owned(),
+                started_at,
+                trace_id: telemetry::trace_id(),
+                host: Host::detect(options.jobs),
+                versions: Versions::of(&self.toolchain),
+            },
+        );
+        if telemetry::json_logs() {
+            run_report::log_summary(&run_report);
+        } else {
+            eprintln!("{}", report::summary(&plan, &outcome));
+        }
+        run_report::save(&run_report, &self.project.reports_dir());
         check(&outcome)
     }
 
@@ -90,7 +119,6 @@ impl Session {
             style: OutputStyle::detect(label_width),
         };
         let runtime = tokio::runtime::Runtime::new()?;
-        let _span = info_span!("run", runner = "local").entered();
         Ok(runtime.block_on(schedule::run(Arc::clone(plan), Arc::new(executor), options)))
     }
 }
