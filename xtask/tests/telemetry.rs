@@ -262,6 +262,71 @@ fn an_unreachable_collector_warns_once_and_the_run_passes() {
 }
 
 #[test]
+fn bad_telemetry_settings_are_warnings_not_failures() {
+    let receiver = Receiver::start();
+    let project = common::project(JUSTFILE);
+    let output = xtask(project.path())
+        .args(["ci", "--runner", "local"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env("TRACEPARENT", "not-a-traceparent")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("`grpc` is not supported").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("ignoring TRACEPARENT").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(receiver.requests(), 0);
+}
+
+#[test]
+fn doctor_says_whether_dagger_cloud_tracing_is_on_without_printing_the_token() {
+    let project = common::project(JUSTFILE);
+    let token = "dag_secret_token_value";
+    let on = xtask(project.path())
+        .arg("doctor")
+        .env("DAGGER_CLOUD_TOKEN", token)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&on.stdout);
+    assert!(
+        stdout.contains("cloud     Dagger Cloud tracing on"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("traces    exported to http://127.0.0.1:1/v1/traces"),
+        "{stdout}"
+    );
+    let everything = format!("{stdout}{}", String::from_utf8_lossy(&on.stderr));
+    assert!(
+        !everything.contains(token),
+        "the token leaked:\n{everything}"
+    );
+
+    let off = xtask(project.path())
+        .arg("doctor")
+        .env_remove("DAGGER_CLOUD_TOKEN")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&off.stdout);
+    assert!(
+        stdout.contains("cloud     Dagger Cloud tracing off"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("traces    not exported"), "{stdout}");
+}
+
+#[test]
 fn json_logs_are_one_object_per_line() {
     let project = common::project(JUSTFILE);
     let output = xtask(project.path())

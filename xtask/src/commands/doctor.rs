@@ -165,7 +165,7 @@ fn check_telemetry(report: &mut Report) {
             Level::Ok,
             "cloud",
             format!(
-                "Dagger Cloud tracing on: {} is set and reaches the engine sessions",
+                "Dagger Cloud tracing on: {} is set; the Dagger engine sessions inherit it",
                 telemetry::DAGGER_CLOUD_TOKEN
             ),
         );
