@@ -56,6 +56,15 @@ fn main() -> ExitCode {
             ]
         )
     );
+    println!("span id           parent id         name");
+    for span in &spans {
+        let parent = if span.parent_span_id.is_empty() {
+            "-"
+        } else {
+            &span.parent_span_id
+        };
+        println!("{}  {parent:<16}  {}", span.span_id, span.name);
+    }
     println!("command exit status: {status}");
     ExitCode::SUCCESS
 }
