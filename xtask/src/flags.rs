@@ -34,6 +34,17 @@ pub struct Global {
     /// Keep running steps that do not depend on a failed one
     #[arg(long, global = true)]
     pub keep_going: bool,
+    /// Progress on stderr: `auto` is one line per event, coloured on a terminal; `pretty` is
+    /// multi-line with span context; `json` is one JSON object per line, for log ingestion
+    #[arg(long, global = true, value_enum, env = "XTASK_LOG_FORMAT", default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Auto,
+    Pretty,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

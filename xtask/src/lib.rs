@@ -26,6 +26,7 @@ pub mod plan;
 pub mod project;
 pub mod recipe;
 pub mod report;
+pub mod run_report;
 pub mod runner;
 pub mod session;
 pub mod shell;
@@ -38,45 +39,66 @@ pub mod workflow;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::{exit::Exit, flags::Command};
 
-/// Parses the command line, runs the command, and turns its result into an exit code.
+/// Parses the command line, runs the command in its span, and turns its result into an exit
+/// code; the spans are flushed on every path.
 pub fn main() -> ExitCode {
     // Panics are bugs: color-eyre's hook reports them readably. Errors are printed below.
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install();
-    let flags = flags::Xtask::parse();
-    telemetry::init();
-    let global = flags.global.clone();
-    let result = match flags.command {
-        Command::Ci(cmd) => cmd.run(&global),
-        Command::Test(cmd) => cmd.run(&global),
-        Command::Lint(cmd) => cmd.run(&global),
-        Command::Build(cmd) => cmd.run(&global),
-        Command::Run(cmd) => cmd.run(&global),
-        Command::SecurityScan(cmd) => cmd.run(&global),
-        Command::Plan(cmd) => cmd.run(&global),
-        Command::Doctor(cmd) => cmd.run(&global),
-        Command::Setup(cmd) => cmd.run(&global),
-        Command::GenCi(cmd) => cmd.run(&global),
-        Command::VerifyParity(cmd) => cmd.run(&global),
+    let matches = flags::Xtask::command().get_matches();
+    let flags = match flags::Xtask::from_arg_matches(&matches) {
+        Ok(flags) => flags,
+        Err(error) => error.exit(),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(report) => {
-            let code = report.downcast_ref::<Exit>().map_or(1, |exit| exit.code);
-            print_error(&report);
-            ExitCode::from(code)
+    let telemetry = telemetry::init(&flags.global);
+    let global = flags.global.clone();
+    let span = telemetry::command_span(matches.subcommand_name().unwrap_or("xtask"));
+    let code = span.in_scope(|| {
+        let result = match flags.command {
+            Command::Ci(cmd) => cmd.run(&global),
+            Command::Test(cmd) => cmd.run(&global),
+            Command::Lint(cmd) => cmd.run(&global),
+            Command::Build(cmd) => cmd.run(&global),
+            Command::Run(cmd) => cmd.run(&global),
+            Command::SecurityScan(cmd) => cmd.run(&global),
+            Command::Plan(cmd) => cmd.run(&global),
+            Command::Doctor(cmd) => cmd.run(&global),
+            Command::Setup(cmd) => cmd.run(&global),
+            Command::GenCi(cmd) => cmd.run(&global),
+            Command::VerifyParity(cmd) => cmd.run(&global),
+        };
+        match result {
+            Ok(()) => 0,
+            Err(report) => {
+                let code = report.downcast_ref::<Exit>().map_or(1, |exit| exit.code);
+                tracing::Span::current()
+                    .record("xtask.exit_code", code)
+                    .record("otel.status_code", "ERROR");
+                print_error(&report);
+                code
+            }
         }
-    }
+    });
+    drop(span);
+    telemetry.shutdown();
+    ExitCode::from(code)
 }
 
 /// `error: what went wrong`, then each cause indented; the full report with
 /// `RUST_BACKTRACE=1`.
 fn print_error(report: &color_eyre::Report) {
+    if telemetry::json_logs() {
+        // One JSON object, like every other line on stderr.
+        if !report.to_string().is_empty() {
+            tracing::error!(error = %format!("{report:#}"), "{report}");
+        }
+        return;
+    }
     if std::env::var_os("RUST_BACKTRACE").is_some_and(|value| value != "0") {
         eprintln!("error: {report:?}");
         return;

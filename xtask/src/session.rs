@@ -1,7 +1,7 @@
 //! A session: the project, its pinned tools and its justfile, opened once per command; and
 //! the one way to run invocations: plan, pick a runner, run, summarise.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::SystemTime};
 
 use color_eyre::{Result, eyre::eyre};
 use tracing::{info, info_span};
@@ -15,6 +15,7 @@ use crate::{
     plan::{Invocation, Plan},
     project::Project,
     report,
+    run_report::{self, Host, RunContext, RunReport, Versions},
     runner::{
         RunOptions, RunOutcome, StepStatus,
         dagger::{
@@ -25,6 +26,7 @@ use crate::{
         output::OutputStyle,
         schedule,
     },
+    telemetry,
     tools::{Provision, Toolchain},
 };
 
@@ -66,19 +68,32 @@ impl Session {
     /// Plans and runs `invocations`; an error when any step did not pass.
     pub fn run(&self, invocations: &[Invocation]) -> Result<()> {
         let plan = Arc::new(self.plan(invocations)?);
-        let outcome = self.execute(&plan)?;
+        let outcome = self.execute(&plan, invocations)?;
         check(&outcome)
     }
 
     /// Runs `plan` with the chosen runner and prints the summary; the outcome says whether
     /// every step passed.
-    pub fn execute(&self, plan: &Arc<Plan>) -> Result<RunOutcome> {
+    pub fn execute(&self, plan: &Arc<Plan>, invocations: &[Invocation]) -> Result<RunOutcome> {
         let options = RunOptions {
             jobs: self.global.jobs(),
             keep_going: self.global.keep_going,
         };
         let ci = dagger::is_ci();
-        let outcome = match dagger::choose(self.global.runner, ci)? {
+        let chosen = dagger::choose(self.global.runner, ci)?;
+        let runner_name = match chosen {
+            Chosen::Local => "local",
+            Chosen::Dagger(_) => "dagger",
+        };
+        let started_at = SystemTime::now();
+        let span = info_span!(
+            "run",
+            xtask.runner = runner_name,
+            xtask.jobs = options.jobs,
+            xtask.keep_going = options.keep_going
+        );
+        let entered = span.enter();
+        let outcome = match chosen {
             Chosen::Local => self.run_local(plan, options)?,
             Chosen::Dagger(engine) => match self.run_dagger(plan, engine) {
                 Ok(outcome) => outcome,
@@ -95,7 +110,25 @@ impl Session {
                 },
             },
         };
-        eprintln!("{}", report::summary(plan, &outcome));
+        drop(entered);
+        let run_report = RunReport::new(
+            plan,
+            invocations,
+            &outcome,
+            RunContext {
+                runner: runner_name.to_owned(),
+                started_at,
+                trace_id: telemetry::trace_id(),
+                host: Host::detect(options.jobs),
+                versions: Versions::of(&self.toolchain),
+            },
+        );
+        if telemetry::json_logs() {
+            run_report::log_summary(&run_report);
+        } else {
+            eprintln!("{}", report::summary(plan, &outcome));
+        }
+        run_report::save(&run_report, &self.project.reports_dir());
         Ok(outcome)
     }
 
@@ -149,7 +182,6 @@ impl Session {
             style: OutputStyle::detect(label_width(plan)),
         };
         let runtime = tokio::runtime::Runtime::new()?;
-        let _span = info_span!("run", runner = "local").entered();
         Ok(runtime.block_on(schedule::run(Arc::clone(plan), Arc::new(executor), options)))
     }
 }

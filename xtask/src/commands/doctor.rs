@@ -15,7 +15,7 @@ use crate::{
         image::ImageRef,
         pipeline::{DEFAULT_IMAGE_VARIABLE, PYTHON_IMAGE_VARIABLE},
     },
-    shell,
+    shell, telemetry,
     tools::{self, BUN_PIN, JUST_PIN, Provision, bootstrap_just_pin},
 };
 
@@ -46,6 +46,7 @@ impl Doctor {
     pub fn run(self, global: &Global) -> Result<()> {
         let mut report = Report { worst: Level::Ok };
         check(global, &mut report);
+        check_telemetry(&mut report);
         match report.worst {
             Level::Fail => {
                 Err(Exit::new(1, "doctor found problems; each `fail` line says what to do").into())
@@ -230,6 +231,36 @@ fn check_recipes(report: &mut Report, justfile: &Justfile) {
             Level::Ok,
             "metadata",
             format!("{} recipes valid", justfile.recipes.len()),
+        );
+    }
+}
+
+/// Where traces go: an OTLP collector named by `OTEL_EXPORTER_OTLP_*`, and Dagger Cloud when
+/// `DAGGER_CLOUD_TOKEN` is set (the token is never printed).
+fn check_telemetry(report: &mut Report) {
+    match telemetry::ExportSettings::from_env() {
+        Ok(Some(settings)) => report.line(Level::Ok, "traces", format!("exported to {settings}")),
+        Ok(None) => report.line(
+            Level::Ok,
+            "traces",
+            "not exported; set OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector (docs/observability.md)",
+        ),
+        Err(error) => report.line(Level::Warn, "traces", error),
+    }
+    if telemetry::dagger_cloud_enabled() {
+        report.line(
+            Level::Ok,
+            "cloud",
+            format!(
+                "Dagger Cloud tracing on: {} is set; the Dagger engine sessions inherit it",
+                telemetry::DAGGER_CLOUD_TOKEN
+            ),
+        );
+    } else {
+        report.line(
+            Level::Ok,
+            "cloud",
+            format!("Dagger Cloud tracing off: set {} (a CI secret) to see engine traces in Dagger Cloud (docs/observability.md)", telemetry::DAGGER_CLOUD_TOKEN),
         );
     }
 }

@@ -199,7 +199,7 @@ fn build(
     // Whatever an earlier run left where the outputs go would be collected as this run's.
     collect::remove_stale(&plan, root)?;
     info!(project = %root.display(), "building");
-    let outcome = session.execute(&plan)?;
+    let outcome = session.execute(&plan, invocations)?;
     let failed = tolerated_failures(&plan, &outcome)?;
     let artifacts = collect::find(&plan, root).map_err(|error| match failed.first() {
         Some((_, message)) => error.wrap_err(message.clone()),

@@ -13,7 +13,7 @@ use super::{
     StepExecutor, StepFailure, StepResult,
     output::{OutputStyle, StepLog, Stream},
 };
-use crate::{just::Just, plan::Step};
+use crate::{just::Just, plan::Step, telemetry};
 
 /// How long a cancelled recipe gets to exit after SIGTERM before SIGKILL.
 #[cfg(unix)]
@@ -39,6 +39,7 @@ impl StepExecutor for LocalExecutor {
         cancel: CancellationToken,
     ) -> StepResult<()> {
         let invocation = &step.invocation;
+        telemetry::record_step_runner("local", None);
         if step.empty {
             return Ok(());
         }
@@ -49,6 +50,8 @@ impl StepExecutor for LocalExecutor {
             &invocation.arguments,
         ));
         command.envs(self.environment.iter().map(|(key, value)| (key, value)));
+        // A recipe that traces (such as `dagger call`) continues this step's trace.
+        command.envs(telemetry::trace_context_env());
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -79,6 +79,16 @@ impl StepLog {
             state.tail.pop_front();
         }
         state.tail.push_back(text.clone());
+        if crate::telemetry::json_logs() {
+            // Every line of stderr is a JSON object: the step's lines are events too.
+            drop(state);
+            let stream = match stream {
+                Stream::Stdout => "stdout",
+                Stream::Stderr => "stderr",
+            };
+            tracing::info!(target: "xtask::output", step = %self.label, stream, "{text}");
+            return;
+        }
         if self.style.grouped {
             state.grouped.push((stream, text));
             return;
@@ -90,7 +100,7 @@ impl StepLog {
 
     /// Prints the collected output as one group (grouped style only).
     pub fn finish(&self) {
-        if !self.style.grouped {
+        if !self.style.grouped || crate::telemetry::json_logs() {
             return;
         }
         let lines = std::mem::take(&mut self.state.lock().expect("step log lock").grouped);

@@ -10,10 +10,10 @@ use std::{
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, Span, field::Empty, info, info_span, warn};
 
 use super::{RunOptions, RunOutcome, StepExecutor, StepFailure, StepOutcome, StepStatus};
-use crate::plan::{Plan, StepId};
+use crate::plan::{Plan, Step, StepId};
 
 enum State<T> {
     Waiting,
@@ -78,12 +78,13 @@ pub async fn run_until<E: StepExecutor>(
                 .collect();
             let executor = Arc::clone(&executor);
             let cancel = cancel.child_token();
-            let span = info_span!("step", step = %step.invocation);
+            let span = step_span(&step);
             running.spawn(
                 async move {
                     let queue_wait = ready_at.elapsed();
                     let started_at = SystemTime::now();
                     let clock = Instant::now();
+                    Span::current().record("xtask.queue_wait_ms", millis(queue_wait));
                     info!(queue_wait_ms = millis(queue_wait), "start");
                     let result = executor.execute(&step, inputs, cancel).await;
                     let duration = clock.elapsed();
@@ -92,6 +93,7 @@ pub async fn run_until<E: StepExecutor>(
                         Err(StepFailure::Failed { exit_code, message }) => (StepStatus::Failed { exit_code, message }, None),
                         Err(StepFailure::Cancelled) => (StepStatus::Cancelled, None),
                     };
+                    record_end(&status, duration);
                     info!(status = status.label(), duration_ms = millis(duration), exit_code = ?exit_code_of(&status), "end");
                     (step.id, StepOutcome { id: step.id, status, started_at: Some(started_at), queue_wait, duration }, output)
                 }
@@ -186,6 +188,40 @@ fn finish<T>(plan: &Plan, states: Vec<State<T>>, interrupted: bool) -> Vec<StepO
         .into_iter()
         .map(|outcome| outcome.expect("every step has an outcome"))
         .collect()
+}
+
+/// The span of one step: what runs (recipe, arguments, and the runner and image, which the
+/// executor records), then how it went (queue wait, duration, status, exit code). The
+/// attributes are namespaced `xtask.*`; the human log shows only `step`.
+fn step_span(step: &Step) -> Span {
+    info_span!(
+        "step",
+        otel.name = %format!("step {}", step.invocation),
+        step = %step.invocation,
+        xtask.step_id = step.id,
+        xtask.recipe = %step.invocation.recipe,
+        xtask.arguments = %step.invocation.arguments.join(" "),
+        xtask.level = step.level,
+        xtask.runner = Empty,
+        xtask.image = Empty,
+        xtask.queue_wait_ms = Empty,
+        xtask.duration_ms = Empty,
+        xtask.status = Empty,
+        xtask.exit_code = Empty,
+        otel.status_code = Empty,
+    )
+}
+
+fn record_end(status: &StepStatus, duration: Duration) {
+    let span = Span::current();
+    span.record("xtask.duration_ms", millis(duration));
+    span.record("xtask.status", status.label());
+    if let Some(exit_code) = exit_code_of(status) {
+        span.record("xtask.exit_code", exit_code);
+    }
+    if matches!(status, StepStatus::Failed { .. }) {
+        span.record("otel.status_code", "ERROR");
+    }
 }
 
 fn millis(duration: Duration) -> u64 {
