@@ -193,14 +193,15 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-/// The W3C trace context handed to a `dagger session` we start, so the engine's spans join our
-/// trace in Dagger Cloud. Today: `TRACEPARENT` from our own environment (set by a CI system or
-/// an enclosing tool). Hook for the telemetry work: return the context of the current span
-/// here once the xtask exports its own traces.
+/// The W3C trace context handed to a `dagger session` we start, so the engine's spans (and
+/// Dagger Cloud's view) sit under the current span: ours when spans are exported, else the
+/// `TRACEPARENT` we were given (by a CI system or an enclosing `dagger run`), if any.
 pub fn trace_parent() -> Option<String> {
-    std::env::var("TRACEPARENT")
-        .ok()
-        .filter(|value| !value.is_empty())
+    crate::telemetry::traceparent().or_else(|| {
+        std::env::var("TRACEPARENT")
+            .ok()
+            .filter(|value| !value.is_empty())
+    })
 }
 
 /// An open session and the client that talks to it.
