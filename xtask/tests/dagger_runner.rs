@@ -29,35 +29,9 @@ const EPOCH: &str = "1700000000";
 
 /// A copy of this repository's application (no `node_modules`, `dist`, `.git`).
 fn app_project() -> tempfile::TempDir {
-    let root = common::workspace_root();
     let dir = tempfile::tempdir().unwrap();
-    for file in [
-        "justfile",
-        "package.json",
-        "bun.lock",
-        "bunfig.toml",
-        "tsconfig.json",
-        "eslint.config.js",
-    ] {
-        fs::copy(root.join(file), dir.path().join(file)).unwrap();
-    }
-    for tree in ["src", "test"] {
-        copy_tree(&root.join(tree), &dir.path().join(tree));
-    }
+    common::copy_app(dir.path());
     dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// The engine as the xtask needs it: the pinned tools report their pins, and the exports of
