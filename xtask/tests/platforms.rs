@@ -1,11 +1,9 @@
 //! Release binaries for every platform: the target list, validation of each binary, and
 //! the records a build leaves in `dist/` (`SHA256SUMS`, `build-manifest.json`).
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-    process::Command as StdCommand,
-};
+mod common;
+
+use std::{fs, path::Path, process::Command as StdCommand};
 
 use assert_cmd::Command;
 use xtask::{
@@ -317,36 +315,11 @@ fn valid_binaries_are_recorded_in_sha256sums_and_the_manifest() {
     );
 }
 
-/// Copies what `just build` reads (and the smoke-run fixtures) from this repository.
+/// A copy of this repository's application, with the smoke-run fixtures.
 fn copy_of_this_project() -> tempfile::TempDir {
-    let root = workspace_root();
     let dir = tempfile::tempdir().unwrap();
-    for file in [
-        "justfile",
-        "package.json",
-        "bun.lock",
-        "bunfig.toml",
-        "tsconfig.json",
-    ] {
-        fs::copy(root.join(file), dir.path().join(file)).unwrap();
-    }
-    for tree in ["src", "test/fixtures"] {
-        copy_tree(&root.join(tree), &dir.path().join(tree));
-    }
+    common::copy_app(dir.path());
     dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target: PathBuf = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// The real thing: bun compiles all five binaries, each is validated and recorded.
