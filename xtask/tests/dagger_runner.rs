@@ -3,6 +3,9 @@
 //! Dagger engine runs here: what is checked is what the xtask *sends* (the pipeline, as
 //! queries), how it reads the answers, and what it does on the host (exports, errors).
 
+// The Dagger runner is Unix-only (dagger-sdk does not build on Windows).
+#![cfg(unix)]
+
 mod common;
 mod support;
 

@@ -8,6 +8,9 @@
 //! environment: tests run on parallel threads and must not race on it. The
 //! env-var path is exercised in a child process ([`connect_via_session_env_in_a_child`]).
 
+// dagger-sdk, and so the Dagger runner, is Unix-only (see xtask/Cargo.toml).
+#![cfg(unix)]
+
 mod support;
 
 use std::collections::BTreeSet;

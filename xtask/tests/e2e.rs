@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::fs;
-
 #[test]
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn ci_builds_a_binary_that_prints_the_package_version() {
@@ -21,9 +19,10 @@ fn ci_builds_a_binary_that_prints_the_package_version() {
         .arg("--version")
         .output()
         .unwrap();
-    let package: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(project.path().join("package.json")).unwrap())
-            .unwrap();
+    let package: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.path().join("package.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
         package["version"].as_str().unwrap()

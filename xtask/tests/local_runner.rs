@@ -119,6 +119,7 @@ fn without_keep_going_nothing_new_starts_after_a_failure() {
 }
 
 #[test]
+#[cfg(unix)] // signals; Ctrl-C on Windows is a console event, not tested here
 fn ctrl_c_ends_every_recipe_and_exits_130() {
     let project = common::project("nap:\n    echo $$ > pid\n    sleep 30\n");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -152,6 +153,7 @@ fn ctrl_c_ends_every_recipe_and_exits_130() {
     assert!(!alive(recipe_shell), "the recipe's shell survived Ctrl-C");
 }
 
+#[cfg(unix)]
 #[allow(unsafe_code)]
 fn signal(pid: i32, signal: i32) {
     // SAFETY: kill(2) with a pid and a signal number; no memory is touched.
@@ -160,6 +162,7 @@ fn signal(pid: i32, signal: i32) {
     }
 }
 
+#[cfg(unix)]
 #[allow(unsafe_code)]
 fn alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks whether the process exists.

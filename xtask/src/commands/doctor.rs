@@ -146,7 +146,7 @@ fn check_images(report: &mut Report, justfile: &Justfile) {
 
 /// Where `--runner auto` would run recipes, and whether the Dagger CLI matches the SDK.
 fn check_engine(report: &mut Report) {
-    let sdk = dagger_sdk::core::DAGGER_ENGINE_VERSION;
+    let sdk = engine::DAGGER_ENGINE_VERSION;
     match engine::discover() {
         Ok(found @ Engine::Session { .. }) => report.line(Level::Ok, "engine", found),
         Ok(Engine::Cli { program, origin }) => {

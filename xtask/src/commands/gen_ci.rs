@@ -123,6 +123,7 @@ fn first_difference(actual: &str, expected: &str) -> String {
 fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).wrap_err_with(|| format!("cannot create `{}`", dir.display()))?;
+    #[cfg_attr(not(unix), expect(unused_mut))]
     let mut builder = tempfile::Builder::new();
     // Readable by all, as git checks files out; a temporary file would be private.
     #[cfg(unix)]

@@ -375,7 +375,7 @@ pub fn translate(plan: &Plan, context: &Context) -> Result<Pipeline, PipelineErr
     }
     secrets.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Pipeline {
-        engine: format!("dagger {}", dagger_sdk::core::DAGGER_ENGINE_VERSION),
+        engine: format!("dagger {}", super::engine::DAGGER_ENGINE_VERSION),
         toolchain,
         images,
         secrets,
