@@ -78,6 +78,7 @@ pub fn verify(global: &Global, options: &Options) -> Result<Comparison> {
         keep_going: true,
         ..global.clone()
     };
+    preflight(options.against)?;
     let session = Session::open(&global)?;
     let mut invocations = Vec::new();
     if session.justfile.recipe(TEST_RECIPE).is_some() {
@@ -140,7 +141,20 @@ fn labels(manifests: &[Manifest; 2], files: [&Path; 2]) -> [String; 2] {
     files.map(|file| format!("`{}`", file.display()))
 }
 
-/// Fails at once, before anything is built, when the other path cannot run in this build.
+/// Fails at once, before anything is built, when the other path cannot run here: no point
+/// building the just path for minutes to learn then that there is no engine.
+fn preflight(against: Against) -> Result<()> {
+    match against {
+        Against::Local => Ok(()),
+        Against::Dagger => match crate::runner::dagger::engine::discover() {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                Err(error).wrap_err("the Dagger side cannot run here, so neither side was built")
+            }
+        },
+    }
+}
+
 /// The second build, by the path `against` names, into its own directory.
 fn build_other(
     against: Against,
