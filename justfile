@@ -94,8 +94,13 @@ build-all: (build "linux-x64") (build "linux-arm64") (build "darwin-x64") (build
 [parallel]
 ci: lint test build-all
 
+# The security recipes run on the host, never in a container: the scanners come from three
+# registries (Go module proxy, PyPI, npm) and `secrets-history` reads the git history, which the
+# Dagger path never uploads (docs/security.md).
+
 # Install the pinned security scanners into .tools/security (skips those already there).
 [group('security')]
+[metadata('runner', 'local')]
 [metadata('inputs', 'security/scan.ts', 'security/lib')]
 [metadata('provides', '.tools/security')]
 security-tools:
@@ -103,13 +108,16 @@ security-tools:
 
 # SARIF, summary and a CycloneDX SBOM go to reports/security (docs/security.md).
 # Scan dependencies, secrets, code, workflows and image pins; fail on findings at or above fail_on.
+[group('ci')]
 [group('security')]
-[metadata('outputs', 'reports/security')]
+[metadata('runner', 'local')]
+[metadata('outputs', 'reports/security/security.sarif', 'reports/security/summary.md', 'reports/security/summary.json', 'reports/security/sbom.cdx.json')]
 security-scan fail_on="high": install security-tools
     bun security/scan.ts scan --pins "{{ security_pins }}" --fail-on {{ quote(fail_on) }}
 
 # Test the security scanner on its fixtures, with the real scanners.
 [group('security')]
+[metadata('runner', 'local')]
 [metadata('inputs', 'package.json', 'bun.lock', 'tsconfig.json', 'justfile', 'security')]
 security-test: install security-tools
     SECURITY_PINS="{{ security_pins }}" bun test ./security/test

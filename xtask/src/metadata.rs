@@ -14,9 +14,12 @@ use serde::Serialize;
 use crate::recipe::Recipe;
 
 /// Every key the convention knows, for messages and docs.
-pub const KEYS: [&str; 6] = [
-    "inputs", "outputs", "provides", "image", "secrets", "caches",
+pub const KEYS: [&str; 7] = [
+    "inputs", "outputs", "provides", "image", "secrets", "caches", "runner",
 ];
+
+/// The one runner a recipe can insist on, with `[metadata("runner", "local")]`.
+pub const HOST_RUNNER: &str = "local";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecipeMetadata {
@@ -33,6 +36,10 @@ pub struct RecipeMetadata {
     pub secrets: Vec<String>,
     /// Cache volumes mounted into the container.
     pub caches: Vec<CacheMount>,
+    /// `[metadata("runner", "local")]`: the recipe runs on the host, never in a container
+    /// (it needs what no pinned image has, such as the git history).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub host_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,6 +91,10 @@ pub enum MetadataError {
     BadSecretName { recipe: String, name: String },
     #[error("cache `{entry}` of recipe `{recipe}` is not `name:/absolute/path`")]
     BadCache { recipe: String, entry: String },
+    #[error(
+        "runner `{value}` of recipe `{recipe}` is not one a recipe can insist on; the only one is `{HOST_RUNNER}` (the recipe then never runs in a container): write `[metadata(\"runner\", \"{HOST_RUNNER}\")]` or drop the attribute"
+    )]
+    BadRunner { recipe: String, value: String },
 }
 
 impl RecipeMetadata {
@@ -157,6 +168,15 @@ impl RecipeMetadata {
                         })
                         .collect::<Result<_, _>>()?;
                 }
+                "runner" => match values.as_slice() {
+                    [value] if value == HOST_RUNNER => metadata.host_only = true,
+                    _ => {
+                        return Err(MetadataError::BadRunner {
+                            recipe: name.clone(),
+                            value: values.join(" "),
+                        });
+                    }
+                },
                 _ => unreachable!("key checked against KEYS"),
             }
         }
@@ -283,7 +303,8 @@ mod tests {
         let recipe = recipe_with(
             r#"[{"metadata": ["inputs", "src", "package.json"]}, {"metadata": ["outputs", "dist/app-{target}"]},
                 {"metadata": ["provides", "node_modules"]}, {"metadata": ["image", "docker.io/library/debian@sha256:00"]},
-                {"metadata": ["secrets", "NPM_TOKEN"]}, {"metadata": ["caches", "bun:/root/.bun/install/cache"]}, "private"]"#,
+                {"metadata": ["secrets", "NPM_TOKEN"]}, {"metadata": ["caches", "bun:/root/.bun/install/cache"]},
+                {"metadata": ["runner", "local"]}, "private"]"#,
             TARGET,
         );
         let metadata = RecipeMetadata::of(&recipe).unwrap();
@@ -302,8 +323,10 @@ mod tests {
                 path: "/root/.bun/install/cache".into()
             }]
         );
+        assert!(metadata.host_only);
         let bound = metadata.bind(&[("target".into(), "linux-x64".into())]);
         assert_eq!(bound.outputs, ["dist/app-linux-x64"]);
+        assert!(bound.host_only);
     }
 
     #[test]
@@ -320,7 +343,15 @@ mod tests {
         let cases = [
             (
                 r#"[{"metadata": ["output", "dist"]}]"#,
-                "recipe `r` has unknown metadata key `output`; known keys: inputs, outputs, provides, image, secrets, caches",
+                "recipe `r` has unknown metadata key `output`; known keys: inputs, outputs, provides, image, secrets, caches, runner",
+            ),
+            (
+                r#"[{"metadata": ["runner", "dagger"]}]"#,
+                "runner `dagger` of recipe `r` is not one a recipe can insist on; the only one is `local`",
+            ),
+            (
+                r#"[{"metadata": ["runner", "local", "local"]}]"#,
+                "runner `local local` of recipe `r` is not one a recipe can insist on",
             ),
             (
                 r#"[{"metadata": []}]"#,

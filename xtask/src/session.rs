@@ -80,7 +80,12 @@ impl Session {
             keep_going: self.global.keep_going,
         };
         let ci = dagger::is_ci();
-        let chosen = dagger::choose(self.global.runner, ci)?;
+        let host_only = plan
+            .steps
+            .iter()
+            .find(|step| step.metadata.host_only)
+            .map(|step| step.invocation.recipe.as_str());
+        let chosen = dagger::choose(self.global.runner, ci, host_only)?;
         let runner_name = match chosen {
             Chosen::Local => "local",
             Chosen::Dagger(_) => "dagger",

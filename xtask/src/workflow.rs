@@ -49,7 +49,7 @@ impl Action {
 
 /// Every action the workflows use. Commits were read from public workflows that pin the same
 /// tag (see docs/ci.md); bump a pin here and run `cargo xtask gen-ci`.
-pub const ACTIONS: [Action; 8] = [
+pub const ACTIONS: [Action; 9] = [
     CHECKOUT,
     DOWNLOAD_ARTIFACT,
     GITHUB_SCRIPT,
@@ -58,6 +58,7 @@ pub const ACTIONS: [Action; 8] = [
     DAGGER_FOR_GITHUB,
     JUNIT_REPORT,
     RUST_CACHE,
+    UPLOAD_SARIF,
 ];
 
 const CHECKOUT: Action = Action {
@@ -99,6 +100,12 @@ const RUST_CACHE: Action = Action {
     repository: "Swatinem/rust-cache",
     commit: "98c8021b550208e191a6a3145459bfc9fb29c4c0",
     version: "v2.8.0",
+};
+
+const UPLOAD_SARIF: Action = Action {
+    repository: "github/codeql-action/upload-sarif",
+    commit: "9e907b5e64f6b83e7804b09294d44122997950d6",
+    version: "v4.32.3",
 };
 
 const CI_HEAD: &str = include_str!("workflow/ci-head.yml.in");
@@ -187,6 +194,9 @@ pub struct CiJob {
     pub expanded_outputs: Vec<String>,
     /// Environment variables the recipe needs, passed from repository secrets.
     pub secrets: Vec<String>,
+    /// `[metadata("runner", "local")]`: the job runs the recipe on the runner machine, with
+    /// `--runner local`, and installs no Dagger.
+    pub host_only: bool,
 }
 
 impl CiJob {
@@ -275,6 +285,7 @@ impl CiJob {
             expanded_outputs,
             axes,
             secrets: metadata.secrets,
+            host_only: metadata.host_only,
         })
     }
 
@@ -304,8 +315,13 @@ impl CiJob {
             let _ = write!(shown, " --{} {}", axis.parameter, axis.expression());
             let _ = write!(script, " --{} \"${}\"", axis.parameter, axis.variable());
         }
-        shown.push_str(" --runner dagger");
-        script.push_str(" --runner dagger");
+        let runner = if self.host_only {
+            " --runner local"
+        } else {
+            " --runner dagger"
+        };
+        shown.push_str(runner);
+        script.push_str(runner);
         (shown, script)
     }
 
@@ -315,6 +331,18 @@ impl CiJob {
 
     fn other_outputs(&self) -> Vec<&String> {
         self.outputs.iter().filter(|path| !is_dist(path)).collect()
+    }
+
+    /// Outputs GitHub code scanning reads.
+    fn sarif_outputs(&self) -> Vec<&String> {
+        self.outputs
+            .iter()
+            .filter(|path| {
+                std::path::Path::new(path)
+                    .extension()
+                    .is_some_and(|extension| extension.eq_ignore_ascii_case("sarif"))
+            })
+            .collect()
     }
 }
 
@@ -522,12 +550,22 @@ fn render_job(out: &mut String, job: &CiJob, pins: &Pins) {
             w.line(2, &format!("# {line}"));
         }
     }
+    if job.host_only {
+        w.line(
+            2,
+            "# On the runner itself, not in a container: the recipe insists on the host",
+        );
+        w.line(2, "# (`[metadata('runner', 'local')]`).");
+    }
     w.line(2, &format!("{}:", job.recipe));
     w.line(4, &format!("name: {}", scalar(&job.display_name())));
     w.line(4, &format!("runs-on: {LINUX_RUNNER}"));
     w.line(4, "timeout-minutes: 30");
     w.line(4, "permissions:");
     w.line(6, "contents: read");
+    if !job.sarif_outputs().is_empty() {
+        w.line(6, "security-events: write # upload SARIF to code scanning");
+    }
     if !job.axes.is_empty() {
         w.line(4, "strategy:");
         w.line(
@@ -545,10 +583,12 @@ fn render_job(out: &mut String, job: &CiJob, pins: &Pins) {
     w.line(8, &format!("uses: {}", CHECKOUT.uses()));
     w.line(8, "with:");
     w.line(10, "persist-credentials: false");
-    w.line(6, &format!("- name: Install Dagger {}", pins.dagger));
-    w.line(8, &format!("uses: {}", DAGGER_FOR_GITHUB.uses()));
-    w.line(8, "with:");
-    w.line(10, &format!("version: {}", scalar(&pins.dagger)));
+    if !job.host_only {
+        w.line(6, &format!("- name: Install Dagger {}", pins.dagger));
+        w.line(8, &format!("uses: {}", DAGGER_FOR_GITHUB.uses()));
+        w.line(8, "with:");
+        w.line(10, &format!("version: {}", scalar(&pins.dagger)));
+    }
     w.line(6, "- name: Cache the xtask build");
     w.line(8, &format!("uses: {}", RUST_CACHE.uses()));
     w.line(8, "with:");
@@ -559,17 +599,7 @@ fn render_job(out: &mut String, job: &CiJob, pins: &Pins) {
     );
     w.line(6, "- name: Build the xtask");
     w.line(8, "run: cargo build --locked --package xtask --bin xtask");
-    let (shown, script) = job.command();
-    w.line(6, &format!("- name: {}", scalar(&shown)));
-    w.line(8, "env:");
-    for axis in &job.axes {
-        w.line(10, &format!("{}: {}", axis.variable(), axis.expression()));
-    }
-    w.line(10, "DAGGER_CLOUD_TOKEN: ${{ secrets.DAGGER_CLOUD_TOKEN }}");
-    for secret in &job.secrets {
-        w.line(10, &format!("{secret}: ${{{{ secrets.{secret} }}}}"));
-    }
-    w.line(8, &format!("run: {}", scalar(&script)));
+    render_run_step(&mut w, job);
     for path in job.other_outputs().iter().filter(|path| is_junit(path)) {
         w.line(6, "- name: Show the test results");
         w.line(8, "if: ${{ !cancelled() }}");
@@ -583,6 +613,7 @@ fn render_job(out: &mut String, job: &CiJob, pins: &Pins) {
         w.line(10, "job_summary: true");
         w.line(10, "detailed_summary: true");
     }
+    render_sarif_uploads(&mut w, job);
     let label = job.label();
     let dist_label = format!("dist-{label}");
     let other_label = label.clone();
@@ -611,6 +642,48 @@ fn render_job(out: &mut String, job: &CiJob, pins: &Pins) {
     );
     w.line(10, "path: reports/xtask-run.json");
     w.line(10, "if-no-files-found: warn");
+}
+
+/// The step that runs the function, with the matrix values and secrets in its environment.
+fn render_run_step(w: &mut Lines<'_>, job: &CiJob) {
+    let (shown, script) = job.command();
+    w.line(6, &format!("- name: {}", scalar(&shown)));
+    let mut env: Vec<String> = job
+        .axes
+        .iter()
+        .map(|axis| format!("{}: {}", axis.variable(), axis.expression()))
+        .collect();
+    if !job.host_only {
+        env.push("DAGGER_CLOUD_TOKEN: ${{ secrets.DAGGER_CLOUD_TOKEN }}".to_owned());
+    }
+    env.extend(
+        job.secrets
+            .iter()
+            .map(|secret| format!("{secret}: ${{{{ secrets.{secret} }}}}")),
+    );
+    if !env.is_empty() {
+        w.line(8, "env:");
+        for entry in &env {
+            w.line(10, entry);
+        }
+    }
+    w.line(8, &format!("run: {}", scalar(&script)));
+}
+
+/// Each SARIF output to GitHub code scanning.
+fn render_sarif_uploads(w: &mut Lines<'_>, job: &CiJob) {
+    for path in job.sarif_outputs() {
+        w.line(6, "- name: Upload the findings to code scanning");
+        // A fork's pull request gets a read-only token: its findings stay in the artifact.
+        w.line(
+            8,
+            "if: ${{ !cancelled() && (github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name == github.repository) }}",
+        );
+        w.line(8, &format!("uses: {}", UPLOAD_SARIF.uses()));
+        w.line(8, "with:");
+        w.line(10, &format!("sarif_file: {}", scalar(path)));
+        w.line(10, &format!("category: {}", scalar(&job.label())));
+    }
 }
 
 fn render_dist(out: &mut String, jobs: &[CiJob]) {
@@ -917,6 +990,42 @@ mod tests {
         for workflow in &workflows {
             check_hardening(&workflow.path, &workflow.text);
         }
+    }
+
+    #[test]
+    fn a_host_only_function_runs_locally_without_dagger_and_uploads_its_sarif() {
+        let scan = r#""security-scan": {"name": "security-scan", "namepath": "security-scan", "attributes": [{"group": "ci"}, {"metadata": ["runner", "local"]}, {"metadata": ["outputs", "reports/security/security.sarif", "reports/security/summary.md"]}], "parameters": [{"name": "fail_on", "kind": "singular", "default": "high"}], "body": [["scan"]]}"#;
+        let justfile = justfile(scan, "");
+        let jobs = jobs(&justfile).unwrap();
+        let job = jobs
+            .iter()
+            .find(|job| job.recipe == "security-scan")
+            .unwrap();
+        assert!(job.host_only && job.axes.is_empty(), "{job:?}");
+        assert_eq!(job.command().1, "cargo xtask security-scan --runner local");
+        let pins = Pins::of(&justfile, None).unwrap();
+        let ci = &render(&jobs, &pins).unwrap()[0].text;
+        let start = ci.find("  security-scan:\n").unwrap();
+        let end = start + ci[start..].find("\n\n").unwrap();
+        let section = &ci[start..end];
+        for expected in [
+            "      security-events: write # upload SARIF to code scanning\n",
+            "        run: cargo xtask security-scan --runner local\n",
+            "        uses: github/codeql-action/upload-sarif@",
+            "          sarif_file: reports/security/security.sarif\n",
+        ] {
+            assert!(section.contains(expected), "lacks {expected:?}:\n{section}");
+        }
+        for unexpected in ["dagger-for-github", "DAGGER_CLOUD_TOKEN", "env:"] {
+            assert!(
+                !section.contains(unexpected),
+                "has {unexpected:?}:\n{section}"
+            );
+        }
+        let build = &ci[ci.find("  build:\n").unwrap()..];
+        let build = &build[..build.find("\n\n").unwrap()];
+        assert!(build.contains("dagger-for-github") && !build.contains("security-events"));
+        check_hardening("ci.yml", ci);
     }
 
     /// The rules the issue sets for every workflow; actionlint and zizmor check more.

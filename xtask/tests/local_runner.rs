@@ -168,3 +168,39 @@ fn alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks whether the process exists.
     unsafe { libc::kill(pid, 0) == 0 }
 }
+
+/// A recipe with `[metadata('runner', 'local')]` never goes to a container: `auto` runs it on
+/// this machine even with CI=true and no engine, and `--runner dagger` refuses it up front.
+#[test]
+fn a_host_only_recipe_runs_locally_and_refuses_dagger() {
+    let project = common::project(
+        "all: scan\n[metadata('runner', 'local')]\nscan:\n    echo scanned >> log\n",
+    );
+    common::xtask(project.path())
+        .env("CI", "true")
+        .env_remove("DAGGER_SESSION_PORT")
+        .env_remove("DAGGER_SESSION_TOKEN")
+        .env("_EXPERIMENTAL_DAGGER_CLI_BIN", "/nonexistent/dagger")
+        .args(["--runner", "auto", "run", "all"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    assert_eq!(
+        fs::read_to_string(project.path().join("log")).unwrap(),
+        "scanned\n"
+    );
+
+    common::xtask(project.path())
+        .args(["--runner", "dagger", "run", "all"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: recipe `scan` runs on the host only (`[metadata(\"runner\", \"local\")]`), never in a container; run it with `--runner local`",
+        ));
+    assert_eq!(
+        fs::read_to_string(project.path().join("log")).unwrap(),
+        "scanned\n",
+        "nothing ran the second time"
+    );
+}

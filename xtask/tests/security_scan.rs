@@ -104,6 +104,20 @@ fn this_repository_plans_the_scan_after_installing_its_tools() {
     assert_eq!(scan["arguments"], serde_json::json!(["medium"]));
     assert_eq!(
         scan["metadata"]["outputs"],
-        serde_json::json!(["reports/security"])
+        serde_json::json!([
+            "reports/security/security.sarif",
+            "reports/security/summary.md",
+            "reports/security/summary.json",
+            "reports/security/sbom.cdx.json"
+        ])
     );
+    // The scanners come from three registries and the scan reads the git history: the
+    // security recipes run on the host only.
+    for step in &steps[1..] {
+        assert_eq!(
+            step["metadata"]["host_only"],
+            serde_json::json!(true),
+            "{step}"
+        );
+    }
 }

@@ -30,7 +30,7 @@ use color_eyre::{
     Result,
     eyre::{WrapErr, eyre},
 };
-use tracing::warn;
+use tracing::{info, warn};
 
 #[cfg(unix)]
 pub use self::running::run;
@@ -59,13 +59,35 @@ pub fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|value| value.eq_ignore_ascii_case("true") || value == "1")
 }
 
+/// A plan the Dagger runner must not take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunnerError {
+    #[error(
+        "recipe `{recipe}` runs on the host only (`[metadata(\"runner\", \"local\")]`), never in a container; run it with `--runner local`"
+    )]
+    HostOnly { recipe: String },
+}
+
 /// `--runner auto`: Dagger when an engine is there; else, outside CI, the local runner after a
 /// one-line notice saying why; in CI, an error (CI must run the pinned containers).
-pub fn choose(choice: RunnerChoice, ci: bool) -> Result<Chosen> {
-    match choice {
-        RunnerChoice::Local => Ok(Chosen::Local),
-        RunnerChoice::Dagger => Ok(Chosen::Dagger(engine::discover()?)),
-        RunnerChoice::Auto => match engine::discover() {
+/// `host_only` names a recipe of the plan that insists on the host: `auto` then runs
+/// locally, and `--runner dagger` is an error.
+pub fn choose(choice: RunnerChoice, ci: bool, host_only: Option<&str>) -> Result<Chosen> {
+    match (choice, host_only) {
+        (RunnerChoice::Local, _) => Ok(Chosen::Local),
+        (RunnerChoice::Dagger, Some(recipe)) => Err(RunnerError::HostOnly {
+            recipe: recipe.to_owned(),
+        }
+        .into()),
+        (RunnerChoice::Auto, Some(recipe)) => {
+            info!(
+                recipe,
+                "running on this machine: recipe `{recipe}` runs on the host only"
+            );
+            Ok(Chosen::Local)
+        }
+        (RunnerChoice::Dagger, None) => Ok(Chosen::Dagger(engine::discover()?)),
+        (RunnerChoice::Auto, None) => match engine::discover() {
             Ok(engine) => Ok(Chosen::Dagger(engine)),
             Err(error) if error.is_unavailable() => {
                 fall_back(&error, ci)?;
