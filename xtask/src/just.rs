@@ -10,6 +10,7 @@ use color_eyre::{
     Result,
     eyre::{WrapErr, bail},
 };
+use tracing::debug;
 use xshell::{Shell, cmd};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +91,59 @@ impl Just {
         argv.extend(arguments.iter().cloned());
         argv
     }
+}
+
+/// The just binary behind `program`: `program` itself, or, when `program` is a script (a
+/// version manager's shim, such as pyenv's for the `rust-just` package, which takes ~0.2 s
+/// to start on the 2-core development machine), the executable that just reports for itself
+/// through `just_executable()`, asked once. The xtask starts just several times per command
+/// (version, dump, one per step); through a shim each start would pay the shim again.
+/// When anything goes wrong, `program` is kept.
+pub fn behind_shim(program: &Path) -> PathBuf {
+    if !is_script(program) {
+        return program.to_owned();
+    }
+    match executable_behind(program) {
+        Ok(executable) => {
+            debug!(shim = %program.display(), just = %executable.display(), "just on PATH is a shim; using the binary behind it");
+            executable
+        }
+        Err(error) => {
+            debug!(shim = %program.display(), error = %format!("{error:#}"), "cannot see behind the shim; starting just through it");
+            program.to_owned()
+        }
+    }
+}
+
+/// Whether `path` starts with `#!`.
+fn is_script(path: &Path) -> bool {
+    let mut start = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut start))
+        .is_ok_and(|()| &start == b"#!")
+}
+
+fn executable_behind(program: &Path) -> Result<PathBuf> {
+    let dir = tempfile::Builder::new()
+        .prefix("xtask-just-")
+        .tempdir()
+        .wrap_err("cannot create a temporary directory")?;
+    let justfile = dir.path().join("justfile");
+    std::fs::write(&justfile, "executable := just_executable()\n")
+        .wrap_err_with(|| format!("cannot write `{}`", justfile.display()))?;
+    let sh = Shell::new()?;
+    let output = capture(cmd!(
+        sh,
+        "{program} --justfile {justfile} --evaluate executable"
+    ))?;
+    let executable = PathBuf::from(output.trim());
+    if !executable.is_file() || is_script(&executable) {
+        bail!(
+            "just reports its executable as `{}`, which is not a binary",
+            executable.display()
+        );
+    }
+    Ok(executable)
 }
 
 /// Runs `program --version` and returns the version word after `name`.

@@ -141,9 +141,18 @@ fn program_in(dir: &Path, name: &str) -> PathBuf {
     }
 }
 
-/// The `name` on `PATH` and what it says its version is.
+/// The `name` on `PATH` and what it says its version is. For just, a version manager's shim
+/// is looked through to the binary behind it ([`crate::just::behind_shim`]), which every
+/// later start of just then uses directly.
 pub fn on_path(name: &str) -> Option<(Result<String>, PathBuf)> {
-    which(name).map(|program| (tool_version(&program, name), program))
+    which(name).map(|program| {
+        let program = if name == "just" {
+            crate::just::behind_shim(&program)
+        } else {
+            program
+        };
+        (tool_version(&program, name), program)
+    })
 }
 
 /// The pinned `name` (any version when `pin` is `None`), installed if missing and allowed.
@@ -153,10 +162,9 @@ pub fn provide(
     pin: Option<&str>,
     provision: Provision,
 ) -> Result<Tool> {
-    let on_path = on_path(name);
     let Some(pin) = pin else {
         // Nothing pinned: any version will do.
-        return match on_path {
+        return match on_path(name) {
             Some((Ok(version), program)) => Ok(Tool {
                 name,
                 program,
@@ -187,6 +195,8 @@ pub fn provide(
             dir.display()
         );
     }
+    // Asked only now: a tool installed in `.tools/` needs no look at `PATH`.
+    let on_path = on_path(name);
     if let Some((Ok(version), program)) = &on_path
         && version == pin
     {
