@@ -1,0 +1,524 @@
+//! The measures that run the app: `cargo xtask test` against `just test`, and `ci` and
+//! `build --all-targets` with the parallel DAG against the same steps one after another. They
+//! run in a copy of the project ([`copy_project`]), so the bench never touches the working
+//! tree, with the xtask that is running the bench (prebuilt: no cargo in the timing).
+
+use std::{
+    fmt::Write as _,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use color_eyre::{Result, eyre::WrapErr};
+use tracing::info;
+use xshell::cmd;
+
+use super::{
+    Goal, Measure, MeasureResult, Row,
+    report::{seconds, signed_seconds},
+    sample::{Timed, interleave, log_sample, shell_in, timed, undisturbed},
+    stats::Stats,
+};
+use crate::{
+    parity::fresh::{FreshCopy, copy_project},
+    project::Project,
+    run_report::{self, RunReport},
+    tools::{Provision, Toolchain, which},
+};
+
+/// The copy of the project the measures run in, with `node_modules` installed.
+#[derive(Debug)]
+pub struct App {
+    copy: FreshCopy,
+    /// This xtask, as built.
+    xtask: PathBuf,
+    /// `just` as a user types it: the one on `PATH`, else the pinned one in `.tools/`.
+    just: PathBuf,
+}
+
+impl App {
+    /// The app of `slot`, prepared on first use.
+    pub fn get<'slot>(slot: &'slot mut Option<App>, project: &Project) -> Result<&'slot App> {
+        match slot {
+            Some(app) => Ok(app),
+            None => Ok(slot.insert(App::prepare(project)?)),
+        }
+    }
+
+    fn prepare(project: &Project) -> Result<App> {
+        let xtask = std::env::current_exe().wrap_err("cannot find the running xtask")?;
+        let just = match which("just") {
+            Some(just) => just,
+            None => {
+                Toolchain::resolve(project, Provision::Install)?
+                    .0
+                    .just
+                    .program
+            }
+        };
+        let copy = copy_project(&project.root)?;
+        info!(copy = %copy.root().display(), "installing node_modules in the copy (untimed)");
+        let sh = shell_in(copy.root())?;
+        timed(undisturbed(cmd!(sh, "{just} install")))?;
+        Ok(App { copy, xtask, just })
+    }
+
+    pub fn root(&self) -> &Path {
+        self.copy.root()
+    }
+
+    /// `xtask --project <copy> --runner local <arguments>`.
+    fn xtask(&self, arguments: &[String]) -> Result<Timed> {
+        let sh = shell_in(self.root())?;
+        let (xtask, root) = (&self.xtask, self.root());
+        timed(undisturbed(cmd!(
+            sh,
+            "{xtask} --project {root} --runner local {arguments...}"
+        )))
+    }
+
+    fn just(&self, arguments: &[&str]) -> Result<Timed> {
+        let sh = shell_in(self.root())?;
+        let just = &self.just;
+        timed(undisturbed(cmd!(sh, "{just} {arguments...}")))
+    }
+
+    /// The run report the last xtask run left in the copy.
+    fn run_report(&self) -> Result<RunReport> {
+        let path = self.root().join("reports").join(run_report::FILE_NAME);
+        let text = std::fs::read_to_string(&path)
+            .wrap_err_with(|| format!("cannot read the run report `{}`", path.display()))?;
+        serde_json::from_str(&text)
+            .wrap_err_with(|| format!("cannot read the run report `{}`", path.display()))
+    }
+}
+
+fn strings(arguments: &[&str]) -> Vec<String> {
+    arguments
+        .iter()
+        .map(|&argument| argument.to_owned())
+        .collect()
+}
+
+/// `cargo xtask test --runner local` against `just test`: each once untimed, then interleaved.
+pub fn test(app: &App, runs: usize) -> Result<MeasureResult> {
+    let xtask_arguments = strings(&["test"]);
+    let run_side = |side: usize| match side {
+        0 => app.xtask(&xtask_arguments),
+        _ => app.just(&["test"]),
+    };
+    run_side(0)?;
+    run_side(1)?;
+    let samples = interleave(2, runs, |side, round| {
+        let sample = run_side(side)?;
+        log_sample("test", ["xtask", "just"][side], round, runs, sample.wall);
+        Ok(sample)
+    })?;
+    let [xtask, just] = [&samples[0], &samples[1]];
+    let walls = |samples: &[Timed]| -> Stats {
+        Stats::new(samples.iter().map(|sample| sample.wall.as_secs_f64())).expect("runs ≥ 1")
+    };
+    let cpu = |samples: &[Timed]| -> Option<Stats> {
+        samples
+            .iter()
+            .map(|sample| sample.cpu)
+            .collect::<Option<Vec<f64>>>()
+            .and_then(Stats::new)
+    };
+    // Each round ran both sides back to back: their difference is the least disturbed
+    // estimate of what the xtask adds.
+    let paired = Stats::new(
+        xtask
+            .iter()
+            .zip(just)
+            .map(|(xtask, just)| xtask.wall.as_secs_f64() - just.wall.as_secs_f64()),
+    )
+    .expect("runs ≥ 1");
+    let (xtask_wall, just_wall) = (walls(xtask), walls(just));
+    let mut details = format!(
+        "Both in a copy of the project with `node_modules` installed and each run once before timing; output captured, not printed. The xtask adds {} (difference of the medians); per round, run back to back, it added {} (median; {} to {}).",
+        signed_seconds(xtask_wall.median() - just_wall.median()),
+        signed_seconds(paired.median()),
+        signed_seconds(paired.min()),
+        signed_seconds(paired.max()),
+    );
+    if let (Some(xtask_cpu), Some(just_cpu)) = (cpu(xtask), cpu(just)) {
+        let _ = write!(
+            details,
+            " CPU time of everything each side ran (median): {} and {}, {} added.",
+            seconds(xtask_cpu.median()),
+            seconds(just_cpu.median()),
+            signed_seconds(xtask_cpu.median() - just_cpu.median()),
+        );
+    }
+    details.push('\n');
+    let row = Row {
+        name: "`cargo xtask test --runner local` (prebuilt xtask)".to_owned(),
+        baseline_name: Some("`just test`".to_owned()),
+        candidate: xtask_wall,
+        baseline: Some(just_wall),
+        goals: vec![
+            Goal::RatioAtMost(1.05),
+            Goal::AddsUnder(Duration::from_millis(50)),
+        ],
+    };
+    Ok(MeasureResult::new(Measure::Test, vec![row], details))
+}
+
+/// One run of a DAG side: its time and each step's duration, from the run report.
+#[derive(Debug, Clone)]
+struct DagSample {
+    timed: Timed,
+    steps: Vec<StepTime>,
+}
+
+#[derive(Debug, Clone)]
+struct StepTime {
+    name: String,
+    dependencies: Vec<usize>,
+    seconds: f64,
+}
+
+impl App {
+    fn dag_run(&self, arguments: &[String]) -> Result<DagSample> {
+        let timed = self.xtask(arguments)?;
+        let report = self.run_report()?;
+        let steps = report
+            .steps
+            .iter()
+            .map(|step| StepTime {
+                name: step.step.clone(),
+                dependencies: step.dependencies.clone(),
+                #[allow(clippy::cast_precision_loss)]
+                seconds: step.duration_ms as f64 / 1000.0,
+            })
+            .collect();
+        Ok(DagSample { timed, steps })
+    }
+}
+
+/// The parallel DAG (`--jobs N`) against the same command with `--jobs 1`: the same steps,
+/// the same processes, one after another. The parallel side runs once untimed first.
+fn dag_sides(
+    app: &App,
+    runs: usize,
+    jobs: usize,
+    label: &str,
+    command: &[&str],
+) -> Result<[Vec<DagSample>; 2]> {
+    let parallel = strings(&[&["--jobs", &jobs.to_string()], command].concat());
+    let sequential = strings(&[&["--jobs", "1"], command].concat());
+    app.dag_run(&parallel)?;
+    let mut samples = interleave(2, runs, |side, round| {
+        let sample = app.dag_run(if side == 0 { &parallel } else { &sequential })?;
+        log_sample(
+            label,
+            ["parallel", "one after another"][side],
+            round,
+            runs,
+            sample.timed.wall,
+        );
+        Ok(sample)
+    })?;
+    let sequential = samples.pop().expect("two sides");
+    let parallel = samples.pop().expect("two sides");
+    Ok([parallel, sequential])
+}
+
+fn wall_stats(samples: &[DagSample]) -> Stats {
+    Stats::new(samples.iter().map(|sample| sample.timed.wall.as_secs_f64())).expect("runs ≥ 1")
+}
+
+/// The median of each step's duration, in plan order.
+fn step_medians(samples: &[DagSample]) -> Vec<StepTime> {
+    let first = &samples[0].steps;
+    first
+        .iter()
+        .enumerate()
+        .map(|(index, step)| StepTime {
+            name: step.name.clone(),
+            dependencies: step.dependencies.clone(),
+            seconds: Stats::new(
+                samples
+                    .iter()
+                    .filter_map(|sample| sample.steps.get(index))
+                    .map(|step| step.seconds),
+            )
+            .map_or(0.0, |stats| stats.median()),
+        })
+        .collect()
+}
+
+/// The longest chain of dependent steps: its length and its steps. Steps are in plan order,
+/// which is topological, and each step's `dependencies` are indices of earlier steps.
+fn critical_path(steps: &[StepTime]) -> (f64, Vec<&str>) {
+    let mut longest: Vec<(f64, Option<usize>)> = Vec::with_capacity(steps.len());
+    for step in steps {
+        let before = step
+            .dependencies
+            .iter()
+            .filter_map(|&dependency| {
+                longest
+                    .get(dependency)
+                    .map(|(length, _)| (*length, dependency))
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        longest.push((
+            step.seconds + before.map_or(0.0, |(length, _)| length),
+            before.map(|(_, dependency)| dependency),
+        ));
+    }
+    let Some((mut at, (length, _))) = longest
+        .iter()
+        .enumerate()
+        .max_by(|a, b| (a.1).0.total_cmp(&(b.1).0))
+        .map(|(index, entry)| (index, *entry))
+    else {
+        return (0.0, Vec::new());
+    };
+    let mut path = vec![at];
+    while let (_, Some(previous)) = longest[at] {
+        at = previous;
+        path.push(at);
+    }
+    path.reverse();
+    // Steps without a body (`ci`, `build-all`) take no time; leave them out of the name.
+    let path = path
+        .into_iter()
+        .filter(|&index| steps[index].seconds > 0.0)
+        .map(|index| steps[index].name.as_str())
+        .collect();
+    (length, path)
+}
+
+/// Per-step medians of both sides, the critical path, the bound it sets, and CPU use.
+#[allow(clippy::cast_precision_loss)]
+fn dag_details(
+    parallel: &[DagSample],
+    sequential: &[DagSample],
+    jobs: usize,
+    limit: f64,
+) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let parallel_steps = step_medians(parallel);
+    let sequential_steps = step_medians(sequential);
+    let mut out =
+        String::from("| step | parallel (median) | one after another (median) |\n|---|---|---|\n");
+    for (step, alone) in parallel_steps.iter().zip(&sequential_steps) {
+        if step.seconds == 0.0 && alone.seconds == 0.0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            step.name,
+            seconds(step.seconds),
+            seconds(alone.seconds)
+        );
+    }
+    let busy: f64 = sequential_steps.iter().map(|step| step.seconds).sum();
+    let (critical, path) = critical_path(&sequential_steps);
+    let parallel_wall = wall_stats(parallel).median();
+    let sequential_wall = wall_stats(sequential).median();
+    let cpu = |samples: &[DagSample]| {
+        samples
+            .iter()
+            .map(|sample| sample.timed.cpu)
+            .collect::<Option<Vec<f64>>>()
+            .and_then(Stats::new)
+            .map(|stats| stats.median())
+    };
+    let _ = write!(
+        out,
+        "\nOne after another the steps take {} (sum of their medians). The critical path, `{}`, takes {} of that: with any number of cores the DAG cannot take less than {:.2}× the one-after-another time.",
+        seconds(busy),
+        path.join(" → "),
+        seconds(critical),
+        critical / busy,
+    );
+    if let (Some(parallel_cpu), Some(sequential_cpu)) = (cpu(parallel), cpu(sequential)) {
+        let cpu_bound = sequential_cpu / cores as f64 / sequential_wall;
+        let _ = write!(
+            out,
+            " The runs used {} of CPU time in parallel and {} one after another (median), busying {:.0}% and {:.0}% of the {cores} cores; on {cores} cores the work alone bounds the ratio at {:.2}×, so the best this machine can do is about {:.2}×.",
+            seconds(parallel_cpu),
+            seconds(sequential_cpu),
+            100.0 * parallel_cpu / cores as f64 / parallel_wall,
+            100.0 * sequential_cpu / cores as f64 / sequential_wall,
+            cpu_bound,
+            (critical / busy).max(cpu_bound),
+        );
+    }
+    let _ = write!(out, " Parallel side: `--jobs {jobs}`.");
+    if (critical / busy) > limit {
+        let _ = write!(
+            out,
+            " **The goal of ≤{limit:.2}× is out of reach while the critical path is {:.0}% of the work.**",
+            100.0 * critical / busy
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// `cargo xtask ci --no-validate` with the parallel DAG against `--jobs 1`.
+pub fn ci(app: &App, runs: usize, jobs: usize) -> Result<MeasureResult> {
+    let [parallel, sequential] = dag_sides(app, runs, jobs, "ci", &["ci", "--no-validate"])?;
+    let limit = 0.7;
+    let details = dag_details(&parallel, &sequential, jobs, limit);
+    let row = Row {
+        name: format!(
+            "local `ci` with the parallel DAG (`cargo xtask ci --runner local --no-validate`, `--jobs {jobs}`)"
+        ),
+        baseline_name: Some("the same steps one after another (`--jobs 1`)".to_owned()),
+        candidate: wall_stats(&parallel),
+        baseline: Some(wall_stats(&sequential)),
+        goals: vec![Goal::RatioAtMost(limit)],
+    };
+    Ok(MeasureResult::new(Measure::Ci, vec![row], details))
+}
+
+/// `cargo xtask build --all-targets`: the steps alone (`--no-validate`, the goal's row) and
+/// the whole command with its validation, each in parallel against `--jobs 1`.
+pub fn build(app: &App, runs: usize, jobs: usize) -> Result<MeasureResult> {
+    let limit = 0.6;
+    let [parallel, sequential] = dag_sides(
+        app,
+        runs,
+        jobs,
+        "build",
+        &["build", "--all-targets", "--no-validate"],
+    )?;
+    let [validated_parallel, validated_sequential] = dag_sides(
+        app,
+        runs,
+        jobs,
+        "build+validate",
+        &["build", "--all-targets"],
+    )?;
+    let mut details = dag_details(&parallel, &sequential, jobs, limit);
+    let _ = writeln!(
+        details,
+        "\nWith validation (header check and smoke run of every binary, the same work on both sides, done concurrently after the build) the whole command takes {} in parallel and {} one after another: {:.2}×.",
+        seconds(wall_stats(&validated_parallel).median()),
+        seconds(wall_stats(&validated_sequential).median()),
+        wall_stats(&validated_parallel).median() / wall_stats(&validated_sequential).median(),
+    );
+    let rows = vec![
+        Row {
+            name: format!("`build --all-targets` in parallel (`--no-validate`, `--jobs {jobs}`)"),
+            baseline_name: Some("one target after another (`--jobs 1`)".to_owned()),
+            candidate: wall_stats(&parallel),
+            baseline: Some(wall_stats(&sequential)),
+            goals: vec![Goal::RatioAtMost(limit)],
+        },
+        Row {
+            name: format!("`build --all-targets` with validation (`--jobs {jobs}`)"),
+            baseline_name: Some("the same with `--jobs 1`".to_owned()),
+            candidate: wall_stats(&validated_parallel),
+            baseline: Some(wall_stats(&validated_sequential)),
+            goals: Vec::new(),
+        },
+    ];
+    Ok(MeasureResult::new(Measure::Build, rows, details))
+}
+
+/// Step names to their medians, for tests.
+#[cfg(test)]
+fn by_name(steps: &[StepTime]) -> std::collections::BTreeMap<&str, f64> {
+    steps
+        .iter()
+        .map(|step| (step.name.as_str(), step.seconds))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(name: &str, dependencies: &[usize], seconds: f64) -> StepTime {
+        StepTime {
+            name: name.to_owned(),
+            dependencies: dependencies.to_vec(),
+            seconds,
+        }
+    }
+
+    /// The plan of `ci`: install, then lint, test and the builds, then the empty `build-all`
+    /// and `ci`.
+    fn ci_steps() -> Vec<StepTime> {
+        vec![
+            step("install", &[], 0.1),
+            step("lint", &[0], 20.0),
+            step("test", &[0], 1.0),
+            step("build linux-x64", &[0], 2.0),
+            step("build windows-x64", &[0], 3.0),
+            step("build-all", &[3, 4], 0.0),
+            step("ci", &[1, 2, 5], 0.0),
+        ]
+    }
+
+    #[test]
+    fn the_critical_path_is_the_longest_chain() {
+        let steps = ci_steps();
+        let (length, path) = critical_path(&steps);
+        assert!((length - 20.1).abs() < 1e-9, "{length}");
+        assert_eq!(path, ["install", "lint"]);
+        let mut steps = ci_steps();
+        steps[4].seconds = 30.0;
+        let (length, path) = critical_path(&steps);
+        assert!((length - 30.1).abs() < 1e-9, "{length}");
+        assert_eq!(path, ["install", "build windows-x64"]);
+        assert_eq!(critical_path(&[]), (0.0, Vec::<&str>::new()));
+    }
+
+    fn sample(wall: f64, cpu: f64, steps: Vec<StepTime>) -> DagSample {
+        DagSample {
+            timed: Timed {
+                wall: Duration::from_secs_f64(wall),
+                cpu: Some(cpu),
+            },
+            steps,
+        }
+    }
+
+    #[test]
+    fn step_medians_are_per_step_across_runs() {
+        let mut slow = ci_steps();
+        slow[1].seconds = 40.0;
+        let mut fast = ci_steps();
+        fast[1].seconds = 10.0;
+        let medians = step_medians(&[
+            sample(1.0, 1.0, ci_steps()),
+            sample(1.0, 1.0, slow),
+            sample(1.0, 1.0, fast),
+        ]);
+        assert!((by_name(&medians)["lint"] - 20.0).abs() < 1e-9);
+        assert!((by_name(&medians)["test"] - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_details_explain_a_goal_the_critical_path_rules_out() {
+        let parallel = [sample(21.0, 30.0, ci_steps())];
+        let sequential = [sample(26.5, 30.0, ci_steps())];
+        let details = dag_details(&parallel, &sequential, 2, 0.7);
+        assert!(
+            details.contains("| `lint` | 20.0 s | 20.0 s |"),
+            "{details}"
+        );
+        assert!(!details.contains("`ci`"), "{details}");
+        assert!(
+            details.contains("The critical path, `install → lint`, takes 20.1 s"),
+            "{details}"
+        );
+        assert!(details.contains("cannot take less than 0.77×"), "{details}");
+        assert!(
+            details.contains(
+                "**The goal of ≤0.70× is out of reach while the critical path is 77% of the work.**"
+            ),
+            "{details}"
+        );
+        let fine = dag_details(&parallel, &sequential, 2, 0.8);
+        assert!(!fine.contains("out of reach"), "{fine}");
+    }
+}
