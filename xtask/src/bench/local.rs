@@ -20,10 +20,12 @@ use super::{
     stats::Stats,
 };
 use crate::{
+    just::Just,
+    justfile::Justfile,
     parity::fresh::{FreshCopy, copy_project},
     project::Project,
     run_report::{self, RunReport},
-    tools::{Provision, Toolchain, which},
+    tools::{BUN_PIN, JUST_PIN, Provision, Toolchain, which},
 };
 
 /// The copy of the project the measures run in, with `node_modules` installed.
@@ -69,18 +71,52 @@ impl App {
 
     /// `xtask --project <copy> --runner local <arguments>`.
     fn xtask(&self, arguments: &[String]) -> Result<Timed> {
-        let sh = shell_in(self.root())?;
-        let (xtask, root) = (&self.xtask, self.root());
+        self.xtask_in(self.root(), arguments)
+    }
+
+    /// `xtask --project <root> --runner local <arguments>`, run in `root`.
+    fn xtask_in(&self, root: &Path, arguments: &[String]) -> Result<Timed> {
+        let sh = shell_in(root)?;
+        let xtask = &self.xtask;
         timed(undisturbed(cmd!(
             sh,
             "{xtask} --project {root} --runner local {arguments...}"
         )))
     }
 
-    fn just(&self, arguments: &[&str]) -> Result<Timed> {
-        let sh = shell_in(self.root())?;
+    /// `just <arguments>`, run in `root`.
+    fn just_in(&self, root: &Path, arguments: &[&str]) -> Result<Timed> {
+        let sh = shell_in(root)?;
         let just = &self.just;
         timed(undisturbed(cmd!(sh, "{just} {arguments...}")))
+    }
+
+    /// A project beside the copy whose `install` and `test` do nothing, with the copy's pins
+    /// and shell: run through it, the xtask costs what it adds and nothing else.
+    fn noop_project(&self) -> Result<tempfile::TempDir> {
+        let justfile_path = self.root().join("justfile");
+        let justfile = Justfile::load(&Just::at(&self.just)?, &justfile_path)?;
+        let mut text = String::new();
+        for pin in [JUST_PIN, BUN_PIN] {
+            if let Some(value) = justfile.variable(pin)? {
+                let _ = writeln!(text, "{pin} := \"{value}\"");
+            }
+        }
+        text.push_str("set shell := [\"bash\", \"-euo\", \"pipefail\", \"-c\"]\n\ninstall:\n    true\n\ntest: install\n    true\n");
+        let dir = tempfile::Builder::new()
+            .prefix("xtask-bench-noop-")
+            .tempdir()
+            .wrap_err("cannot create a directory for the empty project")?;
+        let path = dir.path().join("justfile");
+        std::fs::write(&path, text)
+            .wrap_err_with(|| format!("cannot write `{}`", path.display()))?;
+        // The pinned tools, where the copy finds them.
+        #[cfg(unix)]
+        if let Ok(tools) = std::fs::canonicalize(self.root().join(".tools")) {
+            std::os::unix::fs::symlink(&tools, dir.path().join(".tools"))
+                .wrap_err("cannot link `.tools` into the empty project")?;
+        }
+        Ok(dir)
     }
 
     /// The run report the last xtask run left in the copy.
@@ -100,18 +136,24 @@ fn strings(arguments: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// `cargo xtask test --runner local` against `just test`: each once untimed, then interleaved.
-pub fn test(app: &App, runs: usize) -> Result<MeasureResult> {
+/// `xtask test` against `just test` in `root`: each once untimed, then interleaved. The two
+/// sides' samples, and a sentence on what the xtask added.
+fn xtask_against_just(
+    app: &App,
+    root: &Path,
+    runs: usize,
+    label: &str,
+) -> Result<(Stats, Stats, String)> {
     let xtask_arguments = strings(&["test"]);
     let run_side = |side: usize| match side {
-        0 => app.xtask(&xtask_arguments),
-        _ => app.just(&["test"]),
+        0 => app.xtask_in(root, &xtask_arguments),
+        _ => app.just_in(root, &["test"]),
     };
     run_side(0)?;
     run_side(1)?;
     let samples = interleave(2, runs, |side, round| {
         let sample = run_side(side)?;
-        log_sample("test", ["xtask", "just"][side], round, runs, sample.wall);
+        log_sample(label, ["xtask", "just"][side], round, runs, sample.wall);
         Ok(sample)
     })?;
     let [xtask, just] = [&samples[0], &samples[1]];
@@ -136,7 +178,7 @@ pub fn test(app: &App, runs: usize) -> Result<MeasureResult> {
     .expect("runs ≥ 1");
     let (xtask_wall, just_wall) = (walls(xtask), walls(just));
     let mut details = format!(
-        "Both in a copy of the project with `node_modules` installed and each run once before timing; output captured, not printed. The xtask adds {} (difference of the medians); per round, run back to back, it added {} (median; {} to {}).",
+        "The xtask adds {} (difference of the medians); per round, run back to back, it added {} (median; {} to {}).",
         signed_seconds(xtask_wall.median() - just_wall.median()),
         signed_seconds(paired.median()),
         signed_seconds(paired.min()),
@@ -151,18 +193,41 @@ pub fn test(app: &App, runs: usize) -> Result<MeasureResult> {
             signed_seconds(xtask_cpu.median() - just_cpu.median()),
         );
     }
-    details.push('\n');
-    let row = Row {
-        name: "`cargo xtask test --runner local` (prebuilt xtask)".to_owned(),
-        baseline_name: Some("`just test`".to_owned()),
-        candidate: xtask_wall,
-        baseline: Some(just_wall),
-        goals: vec![
-            Goal::RatioAtMost(1.05),
-            Goal::AddsUnder(Duration::from_millis(50)),
-        ],
-    };
-    Ok(MeasureResult::new(Measure::Test, vec![row], details))
+    Ok((xtask_wall, just_wall, details))
+}
+
+/// `cargo xtask test --runner local` against `just test`, in the copy; then the same on a
+/// project whose recipes do nothing, which shows what the xtask itself adds without the
+/// noise of the test suite (twice the runs: they are short).
+pub fn test(app: &App, runs: usize) -> Result<MeasureResult> {
+    let (xtask, just, real) = xtask_against_just(app, app.root(), runs, "test")?;
+    let noop = app.noop_project()?;
+    let (noop_xtask, noop_just, empty) =
+        xtask_against_just(app, noop.path(), runs * 2, "test (recipes doing nothing)")?;
+    let details = format!(
+        "Both sides in a copy of the project with `node_modules` installed, each run once before timing; output captured, not printed. {real}\n\nThe same on a project whose `install` and `test` recipes are `true` (same pins, same shell), {} runs each: {empty}\n",
+        runs * 2
+    );
+    let rows = vec![
+        Row {
+            name: "`cargo xtask test --runner local` (prebuilt xtask)".to_owned(),
+            baseline_name: Some("`just test`".to_owned()),
+            candidate: xtask,
+            baseline: Some(just),
+            goals: vec![
+                Goal::RatioAtMost(1.05),
+                Goal::AddsUnder(Duration::from_millis(50)),
+            ],
+        },
+        Row {
+            name: "the same on recipes that do nothing: what the xtask itself adds".to_owned(),
+            baseline_name: Some("`just test`".to_owned()),
+            candidate: noop_xtask,
+            baseline: Some(noop_just),
+            goals: vec![Goal::AddsUnder(Duration::from_millis(50))],
+        },
+    ];
+    Ok(MeasureResult::new(Measure::Test, rows, details))
 }
 
 /// One run of a DAG side: its time and each step's duration, from the run report.
