@@ -39,7 +39,7 @@ fn the_plan_measure_runs_and_fills_the_document_between_its_markers() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("## Results"), "{stdout}");
+    assert!(stdout.contains("### The table of issue 11"), "{stdout}");
     assert!(
         stdout.contains("| plan + Dagger translation of a generated 500-recipe justfile"),
         "{stdout}"

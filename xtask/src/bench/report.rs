@@ -114,7 +114,7 @@ pub fn render(report: &Report) -> String {
         report.started_at,
         minutes(report.elapsed.as_secs_f64()),
     );
-    out.push_str("## Machine and versions\n\n| | |\n|---|---|\n");
+    out.push_str("### Machine and versions\n\n| | |\n|---|---|\n");
     let _ = writeln!(
         out,
         "| CPU | {}, {} cores |",
@@ -156,7 +156,7 @@ pub fn render(report: &Report) -> String {
             version.as_deref().unwrap_or("not on PATH")
         );
     }
-    out.push_str("\n## Results\n\n");
+    out.push_str("\n### The table of issue 11\n\n");
     out.push_str("| measure | baseline | runs | median (min–max) | baseline median (min–max) | ratio | goal | result |\n|---|---|---|---|---|---|---|---|\n");
     for result in &report.results {
         for row in &result.rows {
@@ -165,8 +165,9 @@ pub fn render(report: &Report) -> String {
         }
     }
     out.push_str("\nThe ratio is the measure's median over its baseline's: below 1 the measure takes less time. Each side ran the same number of times, interleaved (A B, B A, ...) so that drift on the machine falls on both alike.\n");
+    out.push_str("\n### Details\n");
     for result in &report.results {
-        let _ = write!(out, "\n### {}", result.measure.name());
+        let _ = write!(out, "\n#### {}", result.measure.name());
         if let Some(load) = result.load_before {
             let _ = write!(out, " (load average {load:.2} at its start)");
         }
