@@ -158,11 +158,11 @@ fn program_in(dir: &Path, name: &str) -> PathBuf {
 /// later start of just then uses directly.
 pub fn on_path(name: &str) -> Option<(Result<String>, PathBuf)> {
     which(name).map(|program| {
-        let program = if name == "just" {
-            crate::just::behind_shim(&program)
-        } else {
-            program
-        };
+        if name == "just" {
+            let (program, version) = crate::just::behind_shim(&program);
+            let version = version.map_or_else(|| tool_version(&program, name), Ok);
+            return (version, program);
+        }
         (tool_version(&program, name), program)
     })
 }

@@ -164,40 +164,56 @@ fn a_generated_500_recipe_justfile_is_one_just_accepts_and_plans_whole() {
     );
 }
 
+/// A shim on `PATH` in front of the real just, counting its starts; with `old`, it fails
+/// the way a just without `just_version()` would.
 #[cfg(unix)]
-#[test]
-fn just_behind_a_version_manager_shim_is_started_directly() {
+fn shim(dir: &std::path::Path, old: bool) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt as _;
 
     let real = std::fs::canonicalize(common::just_program()).unwrap();
-    let shims = tempfile::tempdir().unwrap();
-    let counter = shims.path().join("starts");
-    let shim = shims.path().join("just");
+    let counter = dir.join("starts");
+    let shim = dir.join("just");
+    let refuse = if old {
+        "case \"$2\" in *justfile) grep -q just_version \"$2\" && { echo 'error: unknown function `just_version`' >&2; exit 1; } ;; esac\n"
+    } else {
+        ""
+    };
     std::fs::write(
         &shim,
         format!(
-            "#!/bin/sh\necho started >> '{}'\nexec '{}' \"$@\"\n",
+            "#!/bin/sh\necho started >> '{}'\n{refuse}exec '{}' \"$@\"\n",
             counter.display(),
             real.display()
         ),
     )
     .unwrap();
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let project = common::project("just_version := \"1.59.0\"\n\nhello:\n    echo hello\n");
-    let mut path = vec![shims.path().to_owned()];
-    path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap()));
-    let output = common::xtask(project.path())
-        .env("PATH", std::env::join_paths(path).unwrap())
-        .args(["--runner", "local", "run", "hello"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("hello"), "{stderr}");
-    // The version, the dump and the step went to the binary, not through the shim again.
-    assert_eq!(
-        std::fs::read_to_string(&counter).unwrap(),
-        "started\n",
-        "the shim is started once, to find the binary behind it"
-    );
+    counter
+}
+
+#[cfg(unix)]
+#[test]
+fn just_behind_a_version_manager_shim_is_started_directly() {
+    for (old, starts) in [(false, 1), (true, 2)] {
+        let shims = tempfile::tempdir().unwrap();
+        let counter = shim(shims.path(), old);
+        let project = common::project("just_version := \"1.59.0\"\n\nhello:\n    echo hello\n");
+        let mut path = vec![shims.path().to_owned()];
+        path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap()));
+        let output = common::xtask(project.path())
+            .env("PATH", std::env::join_paths(path).unwrap())
+            .args(["--runner", "local", "run", "hello"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(stderr.contains("hello"), "{stderr}");
+        // The version, the dump and the step went to the binary, not through the shim again;
+        // a just without `just_version()` is asked twice, then `--version` goes to the binary.
+        assert_eq!(
+            std::fs::read_to_string(&counter).unwrap().lines().count(),
+            starts,
+            "old just: {old}"
+        );
+    }
 }
