@@ -171,7 +171,7 @@ impl HashResult {
         for method in &self.methods {
             let median = method.wall.median();
             let (cpu, cpu_ratio) = match (&method.cpu, &baseline.cpu) {
-                (Some(used), Some(base)) => (
+                (Some(used), Some(base)) if used.median() > 0.0 => (
                     format!("{:.2}s", used.median()),
                     format!("{:.2}x", base.median() / used.median()),
                 ),
