@@ -205,7 +205,7 @@ pub fn test(app: &App, runs: usize) -> Result<MeasureResult> {
     let (noop_xtask, noop_just, empty) =
         xtask_against_just(app, noop.path(), runs * 2, "test (recipes doing nothing)")?;
     let details = format!(
-        "Both sides in a copy of the project with `node_modules` installed, each run once before timing; output captured, not printed. {real}\n\nThe same on a project whose `install` and `test` recipes are `true` (same pins, same shell), {} runs each: {empty}\n",
+        "Both sides in a copy of the project with `node_modules` installed, each run once before timing; output captured, not printed. {real}\n\nThe same on a project whose `install` and `test` recipes are `true` (same pins, same shell), {} runs each. {empty}\n",
         runs * 2
     );
     let rows = vec![

@@ -204,6 +204,8 @@ pub struct Report {
     pub versions: Versions,
     /// `--runs`, when given.
     pub runs: Option<usize>,
+    /// `--max-load`, when given.
+    pub max_load: Option<f64>,
     pub results: Vec<MeasureResult>,
     pub load_at_end: Option<[f64; 3]>,
 }
@@ -268,6 +270,7 @@ pub fn run(options: &Options) -> Result<Report> {
         machine,
         versions,
         runs: options.runs,
+        max_load: options.max_load,
         results,
         load_at_end: machine::load_average(),
     })

@@ -105,15 +105,26 @@ pub fn render(report: &Report) -> String {
     let machine = &report.machine;
     let versions = &report.versions;
     let mut out = String::new();
-    let _ = writeln!(
+    let mut flags = String::new();
+    if let Some(runs) = report.runs {
+        let _ = write!(flags, " --runs {runs}");
+    }
+    if let Some(load) = report.max_load {
+        let _ = write!(flags, " --max-load {load}");
+    }
+    let _ = write!(
         out,
-        "Measured by `cargo xtask bench{}` on {}, in {}.\n",
-        report
-            .runs
-            .map_or_else(String::new, |runs| format!(" --runs {runs}")),
+        "Measured by `cargo xtask bench{flags}` on {}, in {}.",
         report.started_at,
         minutes(report.elapsed.as_secs_f64()),
     );
+    if let Some(load) = report.max_load {
+        let _ = write!(
+            out,
+            " Each measure started once the 1-minute load average was below {load} (or after 15 minutes of waiting); the load at its start is given with its details."
+        );
+    }
+    out.push_str("\n\n");
     out.push_str("### Machine and versions\n\n| | |\n|---|---|\n");
     let _ = writeln!(
         out,
@@ -312,6 +323,7 @@ mod tests {
                 sha256sum: None,
             },
             runs: Some(3),
+            max_load: Some(1.5),
             results: vec![
                 MeasureResult {
                     measure: Measure::Test,
