@@ -356,6 +356,44 @@ fn critical_path(steps: &[StepTime]) -> (f64, Vec<&str>) {
     (length, path)
 }
 
+/// How long the steps would take with `jobs` at a time, each as long as in `steps`, when
+/// every free slot takes the first ready step in plan order (as the scheduler does), and
+/// steps did not slow each other down.
+fn list_schedule(steps: &[StepTime], jobs: usize) -> f64 {
+    let jobs = jobs.max(1);
+    let mut finished: Vec<Option<f64>> = vec![None; steps.len()];
+    let mut started = vec![false; steps.len()];
+    // (end, step) of the running steps.
+    let mut running: Vec<(f64, usize)> = Vec::new();
+    let mut now = 0.0_f64;
+    loop {
+        for (index, step) in steps.iter().enumerate() {
+            if running.len() >= jobs {
+                break;
+            }
+            let ready = step
+                .dependencies
+                .iter()
+                .all(|&dependency| finished.get(dependency).copied().flatten().is_some());
+            if !started[index] && ready {
+                started[index] = true;
+                running.push((now + step.seconds, index));
+            }
+        }
+        let Some((slot, &(end, index))) = running
+            .iter()
+            .enumerate()
+            .min_by(|a, b| (a.1).0.total_cmp(&(b.1).0))
+        else {
+            break;
+        };
+        now = end;
+        finished[index] = Some(end);
+        running.remove(slot);
+    }
+    finished.into_iter().flatten().fold(0.0, f64::max)
+}
+
 /// Per-step medians of both sides, the critical path, the bound it sets, and CPU use.
 #[allow(clippy::cast_precision_loss)]
 fn dag_details(
@@ -382,7 +420,9 @@ fn dag_details(
         );
     }
     let busy: f64 = sequential_steps.iter().map(|step| step.seconds).sum();
+    let busy_in_parallel: f64 = parallel_steps.iter().map(|step| step.seconds).sum();
     let (critical, path) = critical_path(&sequential_steps);
+    let packed = list_schedule(&sequential_steps, jobs);
     let parallel_wall = wall_stats(parallel).median();
     let sequential_wall = wall_stats(sequential).median();
     let cpu = |samples: &[DagSample]| {
@@ -395,31 +435,44 @@ fn dag_details(
     };
     let _ = write!(
         out,
-        "\nOne after another the steps take {} (sum of their medians). The critical path, `{}`, takes {} of that: with any number of cores the DAG cannot take less than {:.2}× the one-after-another time.",
+        "\nOne after another the steps take {} (sum of their medians). The critical path, `{}`, takes {} of that: with any number of cores the DAG cannot take less than {:.2}× the one-after-another time. With {jobs} steps at a time, started in the scheduler's order, and each as long as it takes alone, they would take {}: {:.2}×. In the parallel runs the steps took {:.0}% longer than alone ({} in all), slowing each other down.",
         seconds(busy),
         path.join(" → "),
         seconds(critical),
         critical / busy,
+        seconds(packed),
+        packed / busy,
+        100.0 * (busy_in_parallel / busy - 1.0),
+        seconds(busy_in_parallel),
     );
+    let mut bound = packed / busy;
     if let (Some(parallel_cpu), Some(sequential_cpu)) = (cpu(parallel), cpu(sequential)) {
         let cpu_bound = sequential_cpu / cores as f64 / sequential_wall;
+        bound = bound.max(cpu_bound);
         let _ = write!(
             out,
-            " The runs used {} of CPU time in parallel and {} one after another (median), busying {:.0}% and {:.0}% of the {cores} cores; on {cores} cores the work alone bounds the ratio at {:.2}×, so the best this machine can do is about {:.2}×.",
+            " The runs used {} of CPU time in parallel and {} one after another (median), busying {:.0}% and {:.0}% of the {cores} cores; on {cores} cores the work alone bounds the ratio at {:.2}×.",
             seconds(parallel_cpu),
             seconds(sequential_cpu),
             100.0 * parallel_cpu / cores as f64 / parallel_wall,
             100.0 * sequential_cpu / cores as f64 / sequential_wall,
             cpu_bound,
-            (critical / busy).max(cpu_bound),
         );
     }
-    let _ = write!(out, " Parallel side: `--jobs {jobs}`.");
+    let _ = write!(
+        out,
+        " So the best to expect here is about {bound:.2}× (`--jobs {jobs}`), before the steps slow each other down."
+    );
     if (critical / busy) > limit {
         let _ = write!(
             out,
             " **The goal of ≤{limit:.2}× is out of reach while the critical path is {:.0}% of the work.**",
             100.0 * critical / busy
+        );
+    } else if bound > limit {
+        let _ = write!(
+            out,
+            " **The goal of ≤{limit:.2}× is out of reach with {jobs} steps at a time on {cores} cores.**"
         );
     }
     out.push('\n');
@@ -548,6 +601,24 @@ mod tests {
     }
 
     #[test]
+    fn steps_are_packed_into_the_free_slots_in_plan_order() {
+        let builds = vec![
+            step("install", &[], 0.0),
+            step("build a", &[0], 0.55),
+            step("build b", &[0], 0.55),
+            step("build c", &[0], 0.53),
+            step("build d", &[0], 0.87),
+            step("build e", &[0], 0.73),
+        ];
+        // a | b, then c where a ended, d where b ended, e where c ended.
+        assert!((list_schedule(&builds, 2) - 1.81).abs() < 1e-9);
+        assert!((list_schedule(&builds, 1) - 3.23).abs() < 1e-9);
+        assert!((list_schedule(&builds, 8) - 0.87).abs() < 1e-9);
+        let (critical, _) = critical_path(&ci_steps());
+        assert!((list_schedule(&ci_steps(), 100) - critical).abs() < 1e-9);
+    }
+
+    #[test]
     fn step_medians_are_per_step_across_runs() {
         let mut slow = ci_steps();
         slow[1].seconds = 40.0;
@@ -577,6 +648,11 @@ mod tests {
             "{details}"
         );
         assert!(details.contains("cannot take less than 0.77×"), "{details}");
+        // Two at a time: install, then lint beside test and the builds.
+        assert!(
+            details.contains("they would take 20.1 s: 0.77×"),
+            "{details}"
+        );
         assert!(
             details.contains(
                 "**The goal of ≤0.70× is out of reach while the critical path is 77% of the work.**"
