@@ -433,19 +433,25 @@ fn dag_details(
             .and_then(Stats::new)
             .map(|stats| stats.median())
     };
+    // What a run spends outside its steps (starting the xtask and just, planning, the
+    // report) is the same on both sides: the bounds are of whole runs.
+    let outside = (sequential_wall - busy).max(0.0);
+    let of_run = |steps: f64| (steps + outside) / sequential_wall;
     let _ = write!(
         out,
-        "\nOne after another the steps take {} (sum of their medians). The critical path, `{}`, takes {} of that: with any number of cores the DAG cannot take less than {:.2}× the one-after-another time. With {jobs} steps at a time, started in the scheduler's order, and each as long as it takes alone, they would take {}: {:.2}×. In the parallel runs the steps took {:.0}% longer than alone ({} in all), slowing each other down.",
+        "\nOne after another the steps take {} (sum of their medians) of the run's {}; the other {} (starting the xtask and just, planning, the report) is the same on both sides. The critical path, `{}`, takes {}: with any number of cores the run cannot take less than {:.2}× the one-after-another time. With {jobs} steps at a time, started in the scheduler's order, and each as long as it takes alone, the steps would take {}: {:.2}×. In the parallel runs the steps took {:.0}% longer than alone ({} in all), slowing each other down.",
         seconds(busy),
+        seconds(sequential_wall),
+        seconds(outside),
         path.join(" → "),
         seconds(critical),
-        critical / busy,
+        of_run(critical),
         seconds(packed),
-        packed / busy,
+        of_run(packed),
         100.0 * (busy_in_parallel / busy - 1.0),
         seconds(busy_in_parallel),
     );
-    let mut bound = packed / busy;
+    let mut bound = of_run(packed);
     if let (Some(parallel_cpu), Some(sequential_cpu)) = (cpu(parallel), cpu(sequential)) {
         let cpu_bound = sequential_cpu / cores as f64 / sequential_wall;
         bound = bound.max(cpu_bound);
@@ -463,11 +469,11 @@ fn dag_details(
         out,
         " So the best to expect here is about {bound:.2}× (`--jobs {jobs}`), before the steps slow each other down."
     );
-    if (critical / busy) > limit {
+    if of_run(critical) > limit {
         let _ = write!(
             out,
-            " **The goal of ≤{limit:.2}× is out of reach while the critical path is {:.0}% of the work.**",
-            100.0 * critical / busy
+            " **The goal of ≤{limit:.2}× is out of reach while the critical path is {:.0}% of the run.**",
+            100.0 * of_run(critical)
         );
     } else if bound > limit {
         let _ = write!(
@@ -636,6 +642,7 @@ mod tests {
     #[test]
     fn the_details_explain_a_goal_the_critical_path_rules_out() {
         let parallel = [sample(21.0, 30.0, ci_steps())];
+        // The steps take 26.1 s; 0.4 s of each run is outside them.
         let sequential = [sample(26.5, 30.0, ci_steps())];
         let details = dag_details(&parallel, &sequential, 2, 0.7);
         assert!(
@@ -644,18 +651,33 @@ mod tests {
         );
         assert!(!details.contains("`ci`"), "{details}");
         assert!(
+            details.contains(
+                "the steps take 26.1 s (sum of their medians) of the run's 26.5 s; the other 400 ms"
+            ),
+            "{details}"
+        );
+        assert!(
             details.contains("The critical path, `install → lint`, takes 20.1 s"),
             "{details}"
         );
+        // (20.1 + 0.4) / 26.5
         assert!(details.contains("cannot take less than 0.77×"), "{details}");
         // Two at a time: install, then lint beside test and the builds.
         assert!(
-            details.contains("they would take 20.1 s: 0.77×"),
+            details.contains("the steps would take 20.1 s: 0.77×"),
+            "{details}"
+        );
+        assert!(
+            details.contains("the work alone bounds the ratio at 0.57×"),
+            "{details}"
+        );
+        assert!(
+            details.contains("the best to expect here is about 0.77×"),
             "{details}"
         );
         assert!(
             details.contains(
-                "**The goal of ≤0.70× is out of reach while the critical path is 77% of the work.**"
+                "**The goal of ≤0.70× is out of reach while the critical path is 77% of the run.**"
             ),
             "{details}"
         );
