@@ -81,6 +81,12 @@ pub enum Command {
     /// Exits 0 when both builds are identical, 1 when they differ, 2 when they could not be
     /// built or compared. See docs/parity.md.
     VerifyParity(VerifyParity),
+    /// Measure what users feel against the obvious baseline, each side several times, and report medians and ratios
+    ///
+    /// Runs `cargo xtask test` against `just test`, parity hashing against `sha256sum`, `ci` and
+    /// `build --all-targets` in parallel against one step after another, and the planning of
+    /// generated justfiles, in a temporary copy of the project. See docs/performance.md.
+    Bench(Bench),
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +180,22 @@ pub struct PlanFlags {
 
 #[derive(Debug, Args)]
 pub struct Doctor {}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// Runs of each side of each measure [default: test 10, hash 5, ci 3, build 5, plan 10]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: Option<u32>,
+    /// Run only this measure (repeatable) [default: every one]
+    #[arg(long, value_enum, value_name = "MEASURE")]
+    pub only: Vec<crate::bench::Measure>,
+    /// Also write the report into FILE (such as `docs/performance.md`), between its bench markers; a new file is created
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Before each measure, wait (at most 15 minutes) until the 1-minute load average is below LOAD
+    #[arg(long, value_name = "LOAD")]
+    pub max_load: Option<f64>,
+}
 
 #[derive(Debug, Args)]
 pub struct Setup {}

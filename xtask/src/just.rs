@@ -10,6 +10,7 @@ use color_eyre::{
     Result,
     eyre::{WrapErr, bail},
 };
+use tracing::debug;
 use xshell::{Shell, cmd};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +91,84 @@ impl Just {
         argv.extend(arguments.iter().cloned());
         argv
     }
+}
+
+/// The just binary behind `program`, and its version when that was asked on the way:
+/// `program` itself, or, when `program` is a script (a version manager's shim, such as pyenv's
+/// for the `rust-just` package, which takes ~0.2 s to start on the 2-core development
+/// machine), the executable that just reports for itself through `just_executable()`, with
+/// `just_version()`, asked in one start of the shim. The xtask starts just several times per
+/// command (version, dump, one per step); through a shim each start would pay the shim again.
+/// When anything goes wrong, `program` is kept.
+pub fn behind_shim(program: &Path) -> (PathBuf, Option<String>) {
+    if !is_script(program) {
+        return (program.to_owned(), None);
+    }
+    match executable_behind(program) {
+        Ok((executable, version)) => {
+            debug!(shim = %program.display(), just = %executable.display(), "just on PATH is a shim; using the binary behind it");
+            (executable, version)
+        }
+        Err(error) => {
+            debug!(shim = %program.display(), error = %format!("{error:#}"), "cannot see behind the shim; starting just through it");
+            (program.to_owned(), None)
+        }
+    }
+}
+
+/// Whether `path` starts with `#!`.
+fn is_script(path: &Path) -> bool {
+    let mut start = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut start))
+        .is_ok_and(|()| &start == b"#!")
+}
+
+/// The executable behind the shim `program` and, unless this just predates `just_version()`,
+/// its version.
+fn executable_behind(program: &Path) -> Result<(PathBuf, Option<String>)> {
+    let dir = tempfile::Builder::new()
+        .prefix("xtask-just-")
+        .tempdir()
+        .wrap_err("cannot create a temporary directory")?;
+    let justfile = dir.path().join("justfile");
+    // A version has no spaces: the first one separates it from the path.
+    let attempts = [
+        ("just_version() + ' ' + just_executable()", true),
+        ("just_executable()", false),
+    ];
+    let mut last_error = None;
+    for (expression, with_version) in attempts {
+        std::fs::write(&justfile, format!("behind := {expression}\n"))
+            .wrap_err_with(|| format!("cannot write `{}`", justfile.display()))?;
+        let sh = Shell::new()?;
+        match capture(cmd!(
+            sh,
+            "{program} --justfile {justfile} --evaluate behind"
+        )) {
+            Ok(output) => {
+                let (version, executable) = if with_version {
+                    match output.split_once(' ') {
+                        Some((version, executable)) => (Some(version.to_owned()), executable),
+                        None => bail!("just printed `{output}` for its version and executable"),
+                    }
+                } else {
+                    (None, output.as_str())
+                };
+                let executable = PathBuf::from(executable.trim());
+                if !executable.is_file() || is_script(&executable) {
+                    bail!(
+                        "just reports its executable as `{}`, which is not a binary",
+                        executable.display()
+                    );
+                }
+                return Ok((executable, version));
+            }
+            // An older just without `just_version()`: ask for the executable alone.
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.expect("two attempts"))
 }
 
 /// Runs `program --version` and returns the version word after `name`.

@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod attribute;
+pub mod bench;
 mod commands;
 pub mod dependency;
 pub mod digest;
@@ -71,6 +72,7 @@ pub fn main() -> ExitCode {
             Command::Setup(cmd) => cmd.run(&global),
             Command::GenCi(cmd) => cmd.run(&global),
             Command::VerifyParity(cmd) => cmd.run(&global),
+            Command::Bench(cmd) => cmd.run(&global),
         };
         match result {
             Ok(()) => 0,

@@ -132,6 +132,7 @@ impl Plan {
             nodes: Vec::new(),
             index: BTreeMap::new(),
             stack: Vec::new(),
+            next_rank: 0,
         };
         let mut requested = Vec::new();
         for invocation in invocations {
@@ -255,6 +256,8 @@ struct Node {
     dependencies: Vec<usize>,
     /// This node and the subsequent (`&&`) dependencies that finish it.
     completion: Vec<usize>,
+    /// Above the rank of everything this node depends on (see [`Builder::reaches`]).
+    rank: usize,
 }
 
 struct Builder<'a> {
@@ -263,6 +266,8 @@ struct Builder<'a> {
     index: BTreeMap<Invocation, usize>,
     /// The invocations being resolved, to report cycles as just does.
     stack: Vec<String>,
+    /// The rank the next node gets: above every node so far, and so above its dependencies.
+    next_rank: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -311,7 +316,9 @@ impl<'a> Builder<'a> {
             metadata,
             dependencies,
             completion: vec![id],
+            rank: self.next_rank,
         });
+        self.next_rank += 1;
         self.index.insert(invocation, id);
 
         // Subsequent dependencies run after the body; they are part of finishing this recipe.
@@ -334,27 +341,72 @@ impl<'a> Builder<'a> {
     fn add_dependencies(&mut self, id: usize, before: &[usize]) {
         for &other in before {
             if other != id
-                && !self.reaches(other, id)
                 && !self.nodes[id].dependencies.contains(&other)
+                && !self.reaches(other, id)
             {
                 self.nodes[id].dependencies.push(other);
+                if self.nodes[id].rank < self.nodes[other].rank {
+                    self.rerank();
+                }
             }
         }
     }
 
-    /// Whether `from` depends on `to`, directly or not.
+    /// Whether `from` depends on `to`, directly or not. Ranks fall along every dependency,
+    /// so only nodes ranked at or above `to` can lead to it: for the usual ordering edge,
+    /// from a dependency to the one listed before it (found earlier, so ranked lower),
+    /// there is nothing to walk. Without ranks this walk made planning quadratic in the
+    /// number of recipes (`cargo xtask bench --only plan`).
     fn reaches(&self, from: usize, to: usize) -> bool {
+        let floor = self.nodes[to].rank;
+        if self.nodes[from].rank < floor {
+            return false;
+        }
         let mut stack = vec![from];
-        let mut seen = vec![false; self.nodes.len()];
+        let mut seen = std::collections::BTreeSet::new();
         while let Some(node) = stack.pop() {
             if node == to {
                 return true;
             }
-            if !std::mem::replace(&mut seen[node], true) {
-                stack.extend(&self.nodes[node].dependencies);
+            if seen.insert(node) {
+                stack.extend(
+                    self.nodes[node]
+                        .dependencies
+                        .iter()
+                        .filter(|&&dependency| self.nodes[dependency].rank >= floor),
+                );
             }
         }
         false
+    }
+
+    /// Ranks every node again, after an ordering edge went from a node to one ranked above
+    /// it: a post-order walk of the dependencies ranks each node above all it depends on.
+    fn rerank(&mut self) {
+        let mut rank = 0;
+        let mut entered = vec![false; self.nodes.len()];
+        for root in 0..self.nodes.len() {
+            if std::mem::replace(&mut entered[root], true) {
+                continue;
+            }
+            // Each entry is a node and the index of the next dependency to walk into.
+            let mut stack = vec![(root, 0)];
+            while let Some(top) = stack.last_mut() {
+                let (node, next) = *top;
+                if let Some(&dependency) = self.nodes[node].dependencies.get(next) {
+                    top.1 += 1;
+                    // The graph is acyclic: an entered node is already ranked.
+                    if !std::mem::replace(&mut entered[dependency], true) {
+                        stack.push((dependency, 0));
+                    }
+                } else {
+                    self.nodes[node].rank = rank;
+                    rank += 1;
+                    stack.pop();
+                }
+            }
+        }
+        self.next_rank = rank;
     }
 
     fn dependency_recipe(

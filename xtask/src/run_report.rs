@@ -191,8 +191,11 @@ impl RunReport {
         let path = dir.join(FILE_NAME);
         let mut file = tempfile::NamedTempFile::new_in(dir)
             .wrap_err_with(|| format!("cannot create a file in `{}`", dir.display()))?;
-        serde_json::to_writer_pretty(&mut file, self)?;
-        file.write_all(b"\n")
+        // Serialised first, then written at once: straight into the file, serde_json made
+        // a system call per token (over 500 for a two-step run).
+        let mut json = serde_json::to_vec_pretty(self)?;
+        json.push(b'\n');
+        file.write_all(&json)
             .and_then(|()| file.flush())
             .wrap_err_with(|| format!("cannot write `{}`", file.path().display()))?;
         file.persist(&path)

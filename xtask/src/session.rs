@@ -43,8 +43,20 @@ impl Session {
     /// Opens the project and makes sure its pinned tools are there.
     pub fn open(global: &Global) -> Result<Session> {
         let project = Project::open(global.project.as_deref())?;
-        let (toolchain, justfile) = Toolchain::resolve(&project, Provision::Install)?;
-        let environment = BuildEnvironment::for_project(&project.root);
+        // `git log` (for SOURCE_DATE_EPOCH) runs while just reads the justfile: every command
+        // waits for both (see `cargo xtask bench --only test`).
+        let (resolved, environment) = std::thread::scope(|scope| {
+            let environment = scope.spawn(|| BuildEnvironment::for_project(&project.root));
+            let resolved = Toolchain::resolve(&project, Provision::Install);
+            (resolved, environment.join())
+        });
+        let (toolchain, justfile) = resolved?;
+        let environment = environment.map_err(|_| {
+            eyre!(
+                "reading the commit time of `{}` failed",
+                project.root.display()
+            )
+        })?;
         Ok(Session {
             project,
             toolchain,

@@ -98,22 +98,34 @@ impl Toolchain {
         let text = fs::read_to_string(&project.justfile)
             .wrap_err_with(|| format!("cannot read `{}`", project.justfile.display()))?;
         let just_pin = bootstrap_just_pin(&text);
-        let just_tool = provide(project, "just", just_pin.as_deref(), provision)?;
+        // bun's pin is in the justfile, but the bun on PATH can be asked for its version
+        // while just reads it: one process less to wait for on every command.
+        let (just_tool, justfile, bun) = std::thread::scope(|scope| -> Result<_> {
+            let bun_on_path = scope.spawn(|| on_path("bun"));
+            let just_tool = provide(project, "just", just_pin.as_deref(), provision)?;
+            let just = Just {
+                program: just_tool.program.clone(),
+                version: just_tool.version.clone(),
+            };
+            let justfile = Justfile::load(&just, &project.justfile)?;
+            let evaluated_pin = justfile.variable(JUST_PIN)?;
+            if evaluated_pin != just_pin {
+                bail!(
+                    "`{JUST_PIN}` in `{}` must be a plain string literal such as `{JUST_PIN} := \"1.59.0\"`: the xtask reads it before just runs",
+                    project.justfile.display()
+                );
+            }
+            let bun = match justfile.variable(BUN_PIN)? {
+                Some(pin) => Some(provide_with(project, "bun", Some(&pin), provision, || {
+                    bun_on_path.join().unwrap_or_default()
+                })?),
+                None => None,
+            };
+            Ok((just_tool, justfile, bun))
+        })?;
         let just = Just {
             program: just_tool.program.clone(),
             version: just_tool.version.clone(),
-        };
-        let justfile = Justfile::load(&just, &project.justfile)?;
-        let evaluated_pin = justfile.variable(JUST_PIN)?;
-        if evaluated_pin != just_pin {
-            bail!(
-                "`{JUST_PIN}` in `{}` must be a plain string literal such as `{JUST_PIN} := \"1.59.0\"`: the xtask reads it before just runs",
-                project.justfile.display()
-            );
-        }
-        let bun = match justfile.variable(BUN_PIN)? {
-            Some(pin) => Some(provide(project, "bun", Some(&pin), provision)?),
-            None => None,
         };
         let path = [Some(&just_tool), bun.as_ref()]
             .into_iter()
@@ -141,9 +153,18 @@ fn program_in(dir: &Path, name: &str) -> PathBuf {
     }
 }
 
-/// The `name` on `PATH` and what it says its version is.
+/// The `name` on `PATH` and what it says its version is. For just, a version manager's shim
+/// is looked through to the binary behind it ([`crate::just::behind_shim`]), which every
+/// later start of just then uses directly.
 pub fn on_path(name: &str) -> Option<(Result<String>, PathBuf)> {
-    which(name).map(|program| (tool_version(&program, name), program))
+    which(name).map(|program| {
+        if name == "just" {
+            let (program, version) = crate::just::behind_shim(&program);
+            let version = version.map_or_else(|| tool_version(&program, name), Ok);
+            return (version, program);
+        }
+        (tool_version(&program, name), program)
+    })
 }
 
 /// The pinned `name` (any version when `pin` is `None`), installed if missing and allowed.
@@ -153,10 +174,20 @@ pub fn provide(
     pin: Option<&str>,
     provision: Provision,
 ) -> Result<Tool> {
-    let on_path = on_path(name);
+    provide_with(project, name, pin, provision, || on_path(name))
+}
+
+/// [`provide`], with `look` telling what [`on_path`] would, when it is needed.
+fn provide_with(
+    project: &Project,
+    name: &'static str,
+    pin: Option<&str>,
+    provision: Provision,
+    look: impl FnOnce() -> Option<(Result<String>, PathBuf)>,
+) -> Result<Tool> {
     let Some(pin) = pin else {
         // Nothing pinned: any version will do.
-        return match on_path {
+        return match look() {
             Some((Ok(version), program)) => Ok(Tool {
                 name,
                 program,
@@ -187,6 +218,8 @@ pub fn provide(
             dir.display()
         );
     }
+    // Looked at only now: a tool installed in `.tools/` needs no look at `PATH`.
+    let on_path = look();
     if let Some((Ok(version), program)) = &on_path
         && version == pin
     {

@@ -1,5 +1,6 @@
 //! One module per command; each is a `run` method on its flags.
 
+mod bench;
 mod doctor;
 mod gen_ci;
 mod pipeline;
