@@ -37,6 +37,7 @@ use crate::{
     project::Project,
     runner::{RunOptions, RunOutcome, StepStatus, output::OutputStyle, schedule},
     tools::{BUN_PIN, JUST_PIN},
+    troubleshooting::{Topic, TopicExt},
 };
 
 /// The runner a command uses.
@@ -71,9 +72,11 @@ pub fn choose(choice: RunnerChoice, ci: bool) -> Result<Chosen> {
 /// For `--runner auto` when Dagger cannot run here: the notice (outside CI) or the error.
 pub fn fall_back(error: &EngineError, ci: bool) -> Result<()> {
     if ci {
-        return Err(eyre!(error.clone())).wrap_err(
-            "CI=true: `--runner auto` runs recipes in Dagger's pinned containers in CI, and no Dagger engine can be used here; install Dagger, or pass `--runner local` to run them on this machine",
-        );
+        return Err(eyre!(error.clone()))
+            .wrap_err(
+                "CI=true: `--runner auto` runs recipes in Dagger's pinned containers in CI, and no Dagger engine can be used here; install Dagger, or pass `--runner local` to run them on this machine",
+            )
+            .topic(Topic::CiRequiresEngine);
     }
     let why = match error {
         EngineError::NotFound => {
@@ -100,9 +103,9 @@ pub fn context(
 ) -> Result<Context> {
     let variable = |name: &str, example: &str, why: &str| -> Result<String> {
         justfile.variable(name)?.ok_or_else(|| {
-            eyre!(
+            eyre!(Topic::ImageNotPinned.error(format!(
                 "the justfile has no `{name}` variable, which the Dagger runner needs ({why}); add `{name} := \"{example}\"` (see docs/dagger.md)"
-            )
+            )))
         })
     };
     let pinned_image = "registry/repository:tag@sha256:<64 hex digits>";
@@ -173,17 +176,22 @@ async fn run_connected(
     style: OutputStyle,
 ) -> Result<RunOutcome> {
     quiet_sdk_panics();
-    let staging = Arc::new(Staging::new(&project.root)?);
+    let staging = Arc::new(Staging::new(&project.root).topic(Topic::ExportPermissions)?);
     let prepare = tokio::spawn(executor::prepare(client.clone(), Arc::clone(&pipeline)));
     let resolved = match prepare.await {
         Ok(resolved) => resolved?,
         Err(error) if error.is_panic() => {
-            return Err(eyre!(
+            return Err(eyre!(Topic::EngineFailure.error(format!(
                 "the Dagger SDK failed while preparing the toolchain: {}",
                 executor::panic_text(&*error.into_panic())
+            ))));
+        }
+        Err(error) => {
+            return Err(eyre!(
+                Topic::EngineFailure
+                    .error(format!("preparing the toolchain was cancelled: {error}"))
             ));
         }
-        Err(error) => return Err(eyre!("preparing the toolchain was cancelled: {error}")),
     };
     let executor = Arc::new(DaggerExecutor {
         client,
@@ -201,7 +209,9 @@ async fn run_connected(
         .filter(|step| step.status == StepStatus::Passed)
         .map(|step| step.id)
         .collect();
-    let promoted = staging.promote(&passed, &project.root)?;
+    let promoted = staging
+        .promote(&passed, &project.root)
+        .topic(Topic::ExportPermissions)?;
     drop(staging);
     info!(n_files = promoted.len(), "outputs in place");
     for path in &promoted {
