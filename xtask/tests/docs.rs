@@ -445,7 +445,11 @@ impl Justfile {
             .arg("--working-directory")
             .arg(&self.root)
             .args(["--dry-run", "--no-deps"])
-            .args(words.iter().filter(|word| *word != "--no-deps"))
+            .args(
+                words
+                    .iter()
+                    .filter(|word| !["--dry-run", "-n", "--no-deps"].contains(&word.as_str())),
+            )
             .env("NO_COLOR", "1")
             .output()
             .unwrap();
