@@ -16,15 +16,17 @@ fn pins() -> String {
         "dagger_image",
         "dagger_python_image",
     ];
-    justfile
-        .lines()
-        .filter(|line| {
-            names
-                .iter()
-                .any(|name| line.starts_with(&format!("{name} :=")))
-        })
-        .map(|line| format!("{line}\n"))
-        .collect()
+    let mut pins = String::new();
+    for line in justfile.lines() {
+        if names
+            .iter()
+            .any(|name| line.starts_with(&format!("{name} :=")))
+        {
+            pins.push_str(line);
+            pins.push('\n');
+        }
+    }
+    pins
 }
 
 /// `PATH` without any directory holding a `dagger`, with the pinned just first.
