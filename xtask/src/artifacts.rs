@@ -28,6 +28,7 @@ use crate::{
     session::Session,
     smoke::{Host, SmokeSpec},
     target::Target,
+    troubleshooting::Topic,
     validate::{self, Binary, Validation},
 };
 
@@ -67,6 +68,7 @@ pub fn build(session: &Session, invocations: &[Invocation], validate: bool) -> R
                 problems.join("\n  ")
             ),
         )
+        .with_topic(Topic::BinaryValidation)
         .into());
     }
     let dist = outputs.dist_dir(root);
@@ -107,25 +109,25 @@ impl BuildOutputs {
                 continue;
             }
             let [name] = step.invocation.arguments.as_slice() else {
-                bail!(
+                bail!(Topic::BadMetadata.error(format!(
                     "recipe `{BUILD_RECIPE}` must take exactly one argument, the target; `{}` has {}",
                     step.invocation,
                     step.invocation.arguments.len()
-                );
+                )));
             };
             let target = Target::parse(name)?;
             let [output] = step.metadata.outputs.as_slice() else {
-                bail!(
+                bail!(Topic::BadMetadata.error(format!(
                     "recipe `{BUILD_RECIPE}` must declare its binary as its one output, such as `[metadata('outputs', 'dist/app-{{target}}*')]`; `{}` declares {}",
                     step.invocation,
                     step.metadata.outputs.len()
-                );
+                )));
             };
             let (directory, pattern) = output.rsplit_once('/').unwrap_or((".", output));
             match &dist {
-                Some(dist) if dist != directory => bail!(
+                Some(dist) if dist != directory => bail!(Topic::BadMetadata.error(format!(
                     "the binaries go to more than one directory (`{dist}` and `{directory}`); build every target into one"
-                ),
+                ))),
                 _ => dist = Some(directory.to_owned()),
             }
             targets.push((target, pattern.to_owned()));
@@ -169,10 +171,10 @@ impl BuildOutputs {
             let matching: Vec<&String> =
                 names.iter().filter(|name| matches(pattern, name)).collect();
             if matching.is_empty() {
-                bail!(
+                bail!(Topic::BinaryValidation.error(format!(
                     "the build of `{target}` passed but left no `{}/{pattern}`; check the `{BUILD_RECIPE}` recipe's output path",
                     self.dist
-                );
+                )));
             }
             binaries.extend(matching.into_iter().map(|name| Binary {
                 target: target.clone(),

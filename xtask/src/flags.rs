@@ -5,7 +5,7 @@ use std::{num::NonZeroUsize, path::PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use color_eyre::{Result, eyre::bail};
 
-use crate::{justfile::Justfile, plan::Invocation};
+use crate::{justfile::Justfile, plan::Invocation, troubleshooting::Topic};
 
 /// Runs the justfile's recipes natively or in pinned containers, and proves both agree.
 #[derive(Debug, Parser)]
@@ -265,10 +265,10 @@ impl Targets {
         };
         for target in &requested {
             if !known.contains(target) {
-                bail!(
+                bail!(Topic::UnknownTarget.error(format!(
                     "unknown target `{target}`; valid targets: {}",
                     known.join(", ")
-                );
+                )));
             }
         }
         Ok(requested
@@ -281,9 +281,9 @@ impl Targets {
 /// The build targets the justfile lists in its `targets` variable.
 pub fn build_targets(justfile: &Justfile) -> Result<Vec<String>> {
     let Some(list) = justfile.variable(TARGETS_VARIABLE)? else {
-        bail!(
+        bail!(Topic::UnknownTarget.error(format!(
             "the justfile has no `{TARGETS_VARIABLE}` variable listing its build targets; add `{TARGETS_VARIABLE} := \"linux-x64 ...\"`"
-        );
+        )));
     };
     Ok(list.split_whitespace().map(str::to_owned).collect())
 }

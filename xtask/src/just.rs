@@ -13,6 +13,8 @@ use color_eyre::{
 use tracing::debug;
 use xshell::{Shell, cmd};
 
+use crate::troubleshooting::{Topic, TopicExt};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Just {
     pub program: PathBuf,
@@ -38,6 +40,7 @@ impl Just {
             "{just} --justfile {justfile} --dump --dump-format json"
         ))
         .wrap_err_with(|| format!("just could not read `{}`", justfile.display()))
+        .topic(Topic::JustfileDoesNotLoad)
     }
 
     pub fn evaluate(&self, justfile: &Path, variable: &str) -> Result<String> {
@@ -53,6 +56,7 @@ impl Just {
                 justfile.display()
             )
         })
+        .topic(Topic::JustfileDoesNotLoad)
     }
 
     /// `just --no-deps <recipe> <arguments>`: the xtask schedules dependencies itself.

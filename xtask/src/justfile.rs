@@ -11,8 +11,12 @@ use color_eyre::{Result, eyre::WrapErr};
 use serde::Deserialize;
 
 use crate::{
-    dependency::Dependency, expression::Expression, just::Just, recipe::Recipe,
+    dependency::Dependency,
+    expression::Expression,
+    just::Just,
+    recipe::Recipe,
     shell::ShellSettings,
+    troubleshooting::{Topic, TopicExt},
 };
 
 #[derive(Debug, Clone)]
@@ -66,7 +70,8 @@ impl Justfile {
                 justfile.display(),
                 just.version
             )
-        })?;
+        })
+        .topic(Topic::ToolVersionDrift)?;
         model.evaluator = Some(just.clone());
         Ok(model)
     }

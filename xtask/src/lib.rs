@@ -35,6 +35,7 @@ pub mod smoke;
 pub mod target;
 pub mod telemetry;
 pub mod tools;
+pub mod troubleshooting;
 pub mod validate;
 pub mod workflow;
 
@@ -42,7 +43,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory as _, FromArgMatches as _};
 
-use crate::{exit::Exit, flags::Command};
+use crate::flags::Command;
 
 /// Parses the command line, runs the command in its span, and turns its result into an exit
 /// code; the spans are flushed on every path.
@@ -77,7 +78,7 @@ pub fn main() -> ExitCode {
         match result {
             Ok(()) => 0,
             Err(report) => {
-                let code = report.downcast_ref::<Exit>().map_or(1, |exit| exit.code);
+                let code = troubleshooting::exit_code(&report).unwrap_or(1);
                 tracing::Span::current()
                     .record("xtask.exit_code", code)
                     .record("otel.status_code", "ERROR");
@@ -91,31 +92,46 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// `error: what went wrong`, then each cause indented; the full report with
-/// `RUST_BACKTRACE=1`.
+/// `error: what went wrong`, then each cause indented, then the entry of
+/// `docs/troubleshooting.md` that explains it; the full report with `RUST_BACKTRACE=1`.
 fn print_error(report: &color_eyre::Report) {
+    let help = help_line(report);
     if telemetry::json_logs() {
         // One JSON object, like every other line on stderr.
         if !report.to_string().is_empty() {
-            tracing::error!(error = %format!("{report:#}"), "{report}");
+            let link = help.map(troubleshooting::Topic::link);
+            tracing::error!(error = %format!("{report:#}"), help = link.as_deref(), "{report}");
         }
         return;
     }
     if std::env::var_os("RUST_BACKTRACE").is_some_and(|value| value != "0") {
         eprintln!("error: {report:?}");
-        return;
-    }
-    let mut chain = report.chain();
-    let Some(top) = chain.next().map(ToString::to_string) else {
-        return;
-    };
-    if top.is_empty() {
-        return;
-    }
-    eprintln!("error: {top}");
-    for cause in chain {
-        for line in cause.to_string().lines() {
-            eprintln!("  {line}");
+    } else {
+        let mut chain = report.chain();
+        let Some(top) = chain.next().map(ToString::to_string) else {
+            return;
+        };
+        if top.is_empty() {
+            return;
         }
+        eprintln!("error: {top}");
+        for cause in chain {
+            for line in cause.to_string().lines() {
+                eprintln!("  {line}");
+            }
+        }
+    }
+    if let Some(help) = help {
+        eprintln!("help: see {help}");
+    }
+}
+
+/// Where the error is explained: its topic's entry, or the general one; none for Ctrl-C,
+/// which explains itself.
+fn help_line(report: &color_eyre::Report) -> Option<troubleshooting::Topic> {
+    match troubleshooting::help(report) {
+        Some(topic) => Some(topic),
+        None if troubleshooting::exit_code(report) == Some(130) => None,
+        None => Some(troubleshooting::Topic::Other),
     }
 }

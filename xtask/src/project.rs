@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use color_eyre::{Result, eyre::bail};
 
+use crate::troubleshooting::Topic;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
     /// Absolute; every relative path in the plan is relative to it.
@@ -20,20 +22,20 @@ impl Project {
         };
         let root = match std::path::absolute(&root) {
             Ok(root) if root.is_dir() => root,
-            _ => bail!(
+            _ => bail!(Topic::NoJustfile.error(format!(
                 "project directory `{}` does not exist; pass `--project DIR` with a directory that holds a justfile",
                 root.display()
-            ),
+            ))),
         };
         let Some(justfile) = ["justfile", "Justfile", ".justfile"]
             .iter()
             .map(|name| root.join(name))
             .find(|path| path.is_file())
         else {
-            bail!(
+            bail!(Topic::NoJustfile.error(format!(
                 "no justfile in `{}`; pass `--project DIR` with a directory that holds a justfile",
                 root.display()
-            );
+            )));
         };
         Ok(Project { root, justfile })
     }

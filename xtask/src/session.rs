@@ -28,6 +28,7 @@ use crate::{
     },
     telemetry,
     tools::{Provision, Toolchain},
+    troubleshooting::Topic,
 };
 
 pub struct Session {
@@ -228,5 +229,7 @@ pub fn check(outcome: &RunOutcome) -> Result<()> {
             _ => None,
         })
         .collect();
-    Err(Exit::new(1, failures.join("\n")).into())
+    Err(Exit::new(1, failures.join("\n"))
+        .with_topic(Topic::RecipeFailed)
+        .into())
 }

@@ -16,7 +16,7 @@ use std::{
 use color_eyre::{Result, eyre::bail};
 use serde::Deserialize;
 
-use crate::justfile::Justfile;
+use crate::{justfile::Justfile, troubleshooting::Topic};
 
 /// A `set shell` or `set windows-shell` setting: the program and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -120,11 +120,13 @@ pub fn resolve_windows_shell(
     }
     let install = "install Git for Windows and put its `bin` directory (such as `C:\\Program Files\\Git\\bin`) on PATH, or run the xtask from WSL";
     match launchers.first() {
-        Some(launcher) => bail!(
+        Some(launcher) => bail!(Topic::ShellNotFound.error(format!(
             "recipes run with `{command}`, but the only `{name}` on PATH is WSL's launcher `{}`, which would run them inside Linux; {install}",
             launcher.display()
-        ),
-        None => bail!("recipes run with `{command}`, which is not on PATH; {install}"),
+        ))),
+        None => bail!(Topic::ShellNotFound.error(format!(
+            "recipes run with `{command}`, which is not on PATH; {install}"
+        ))),
     }
 }
 
@@ -168,7 +170,10 @@ pub fn describe(justfile: &Justfile) -> Result<String> {
         Some(program) => {
             let _ = write!(line, " ({})", program.display());
         }
-        None => bail!("recipes run with `{}`, which is not on PATH", shell.command),
+        None => bail!(Topic::ShellNotFound.error(format!(
+            "recipes run with `{}`, which is not on PATH",
+            shell.command
+        ))),
     }
     Ok(line)
 }

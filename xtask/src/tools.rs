@@ -19,6 +19,7 @@ use crate::{
     just::{Just, tool_version},
     justfile::Justfile,
     project::Project,
+    troubleshooting::{Topic, TopicExt},
 };
 
 pub const JUST_PIN: &str = "just_version";
@@ -110,10 +111,10 @@ impl Toolchain {
             let justfile = Justfile::load(&just, &project.justfile)?;
             let evaluated_pin = justfile.variable(JUST_PIN)?;
             if evaluated_pin != just_pin {
-                bail!(
+                bail!(Topic::ToolVersionDrift.error(format!(
                     "`{JUST_PIN}` in `{}` must be a plain string literal such as `{JUST_PIN} := \"1.59.0\"`: the xtask reads it before just runs",
                     project.justfile.display()
-                );
+                )));
             }
             let bun = match justfile.variable(BUN_PIN)? {
                 Some(pin) => Some(provide_with(project, "bun", Some(&pin), provision, || {
@@ -195,15 +196,15 @@ fn provide_with(
                 origin: Origin::Path,
             }),
             Some((Err(error), _)) => Err(error),
-            None => Err(eyre!(
+            None => Err(eyre!(Topic::ToolInstall.error(format!(
                 "`{name}` is not on PATH and the justfile pins no version to install; install {name}, or pin it in the justfile (`{name}_version := \"x.y.z\"`)"
-            )),
+            )))),
         };
     };
     let dir = tool_dir(project, name, pin);
     let installed = program_in(&dir, name);
     if installed.exists() {
-        let version = tool_version(&installed, name)?;
+        let version = tool_version(&installed, name).topic(Topic::ToolInstall)?;
         if version == pin {
             return Ok(Tool {
                 name,
@@ -212,11 +213,11 @@ fn provide_with(
                 origin: Origin::Installed,
             });
         }
-        bail!(
+        bail!(Topic::ToolVersionDrift.error(format!(
             "`{}` reports version {version}, not the pinned {pin}; delete `{}` and run `cargo xtask setup`",
             installed.display(),
             dir.display()
-        );
+        )));
     }
     // Looked at only now: a tool installed in `.tools/` needs no look at `PATH`.
     let on_path = look();
@@ -236,15 +237,19 @@ fn provide_with(
             Some((Err(_), program)) => format!("{} does not run", program.display()),
             None => "none on PATH".to_owned(),
         };
-        bail!("{name} {pin} is pinned but not installed ({found}); run `cargo xtask setup`");
+        bail!(Topic::ToolInstall.error(format!(
+            "{name} {pin} is pinned but not installed ({found}); run `cargo xtask setup`"
+        )));
     }
     if let Some((Ok(version), program)) = &on_path {
         info!(tool = name, found = %version, path = %program.display(), pinned = pin, "the {name} on PATH is not the pinned version; installing the pinned one");
     }
-    install(project, name, pin, &dir)?;
-    let version = tool_version(&installed, name)?;
+    install(project, name, pin, &dir).topic(Topic::ToolInstall)?;
+    let version = tool_version(&installed, name).topic(Topic::ToolInstall)?;
     if version != pin {
-        bail!("installed {name} reports version {version}, not the pinned {pin}");
+        bail!(Topic::ToolVersionDrift.error(format!(
+            "installed {name} reports version {version}, not the pinned {pin}"
+        )));
     }
     Ok(Tool {
         name,

@@ -196,7 +196,7 @@ fn a_host_only_recipe_runs_locally_and_refuses_dagger() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "error: recipe `scan` runs on the host only (`[metadata(\"runner\", \"local\")]`), never in a container; run it with `--runner local`",
+            "error: recipe `scan` runs on the host only (`[metadata(\"runner\", \"local\")]`), never in a container; run it with `--runner local`\nhelp: see docs/troubleshooting.md#host-only-recipe\n",
         ));
     assert_eq!(
         fs::read_to_string(project.path().join("log")).unwrap(),

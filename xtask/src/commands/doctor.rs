@@ -17,6 +17,7 @@ use crate::{
     },
     shell, telemetry,
     tools::{self, BUN_PIN, JUST_PIN, Provision, bootstrap_just_pin},
+    troubleshooting::Topic,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,9 +49,12 @@ impl Doctor {
         check(global, &mut report);
         check_telemetry(&mut report);
         match report.worst {
-            Level::Fail => {
-                Err(Exit::new(1, "doctor found problems; each `fail` line says what to do").into())
-            }
+            Level::Fail => Err(Exit::new(
+                1,
+                "doctor found problems; each `fail` line says what to do",
+            )
+            .with_topic(Topic::DoctorFails)
+            .into()),
             Level::Ok | Level::Warn => Ok(()),
         }
     }

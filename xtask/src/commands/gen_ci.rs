@@ -16,6 +16,7 @@ use crate::{
     justfile::Justfile,
     project::Project,
     tools::{self, Provision, bootstrap_just_pin},
+    troubleshooting::Topic,
     workflow::{self, CiJob, Pins, Workflow},
 };
 
@@ -87,10 +88,10 @@ fn check(project: &Project, workflows: &[Workflow]) -> Result<()> {
         println!("{} workflows are up to date", workflows.len());
         return Ok(());
     }
-    bail!(
+    bail!(Topic::WorkflowsOutOfDate.error(format!(
         "the workflows are out of date with the justfile; run `cargo xtask gen-ci` locally and commit the result\n{}",
         stale.join("\n")
-    )
+    )))
 }
 
 /// Where `actual` first departs from `expected`, and what each has there.

@@ -6,6 +6,7 @@ use crate::{
     flags::{Global, PlanFlags, RunnerChoice},
     plan::Invocation,
     session::Session,
+    troubleshooting::Topic,
 };
 
 impl PlanFlags {
@@ -14,7 +15,10 @@ impl PlanFlags {
         let recipe = match self.recipe {
             Some(recipe) => recipe,
             None => session.justfile.default_recipe.clone().ok_or_else(|| {
-                eyre!("the justfile has no recipes; name one: `cargo xtask plan RECIPE`")
+                eyre!(
+                    Topic::UnknownRecipe
+                        .error("the justfile has no recipes; name one: `cargo xtask plan RECIPE`")
+                )
             })?,
         };
         let plan = session.plan(&[Invocation {

@@ -5,9 +5,11 @@
 use color_eyre::Result;
 
 use crate::{
+    exit::Exit,
     flags::{Global, SecurityScan},
     plan::Invocation,
     session::Session,
+    troubleshooting::Topic,
 };
 
 /// The recipe this command runs.
@@ -19,7 +21,17 @@ impl SecurityScan {
     }
 
     pub fn run(self, global: &Global) -> Result<()> {
-        Session::open(global)?.run(&[self.invocation()])
+        Session::open(global)?
+            .run(&[self.invocation()])
+            .map_err(|mut report| {
+                // The scan exits 1 on findings: its entry says how to read them.
+                if let Some(exit) = report.downcast_mut::<Exit>()
+                    && exit.topic == Some(Topic::RecipeFailed)
+                {
+                    exit.topic = Some(Topic::SecurityFindings);
+                }
+                report
+            })
     }
 }
 

@@ -34,6 +34,7 @@ use crate::{
     plan::{Invocation, Plan, StepId},
     runner::{RunOutcome, StepStatus},
     session::{self, Session},
+    troubleshooting::Topic,
 };
 
 /// The recipe whose junit report is compared test by test, when the justfile has one.
@@ -303,7 +304,9 @@ fn tolerated_failures(plan: &Plan, outcome: &RunOutcome) -> Result<Vec<(StepId, 
     if fatal.is_empty() {
         Ok(tolerated)
     } else {
-        Err(Exit::new(1, fatal.join("\n")).into())
+        Err(Exit::new(1, fatal.join("\n"))
+            .with_topic(Topic::RecipeFailed)
+            .into())
     }
 }
 
@@ -355,7 +358,9 @@ pub fn verdict(result: Result<Comparison>) -> Result<()> {
                 println!("{}", comparison.summary());
                 Ok(())
             } else {
-                Err(Exit::new(1, comparison.summary()).into())
+                Err(Exit::new(1, comparison.summary())
+                    .with_topic(Topic::ParityMismatch)
+                    .into())
             }
         }
         Err(report) => {
@@ -363,7 +368,9 @@ pub fn verdict(result: Result<Comparison>) -> Result<()> {
             match code {
                 // Already says what happened: interrupted, or cannot run here.
                 Some(code) if code != 1 => Err(report),
-                _ => Err(report).wrap_err(Exit::new(2, "cannot verify parity")),
+                _ => Err(report).wrap_err(
+                    Exit::new(2, "cannot verify parity").with_topic(Topic::ParityCannotBeVerified),
+                ),
             }
         }
     }

@@ -32,6 +32,7 @@ use crate::{
         local::failure_message,
         output::{OutputStyle, StepLog, Stream},
     },
+    troubleshooting::{Topic, TopicExt},
 };
 
 /// What a finished step hands to its dependents: its container (and, for a recipe without
@@ -334,10 +335,10 @@ pub async fn prepare(client: Query, pipeline: Arc<Pipeline>) -> Result<Resolved>
     let toolchain = &pipeline.toolchain;
     let id = |what: String| {
         move |error: DaggerError| {
-            color_eyre::eyre::eyre!(
+            color_eyre::eyre::eyre!(Topic::EngineFailure.error(format!(
                 "the Dagger engine could not {what}: {}",
                 engine_message(&error)
-            )
+            )))
         }
     };
     let just = sdk::tool_file(&client, &toolchain.just)
@@ -369,7 +370,8 @@ pub async fn prepare(client: Query, pipeline: Arc<Pipeline>) -> Result<Resolved>
         let reference = sdk::secret(&client, &secret.name)
             .id()
             .await
-            .map_err(id(format!("read secret `{}`", secret.name)))?;
+            .map_err(id(format!("read secret `{}`", secret.name)))
+            .topic(Topic::MissingSecret)?;
         secrets.insert(secret.name.clone(), reference);
     }
 
@@ -403,7 +405,7 @@ pub async fn prepare(client: Query, pipeline: Arc<Pipeline>) -> Result<Resolved>
         }
     }
     if !problems.is_empty() {
-        bail!("{}", problems.into_iter().collect::<Vec<_>>().join("\n"));
+        bail!(Topic::ToolchainCheck.error(problems.into_iter().collect::<Vec<_>>().join("\n")));
     }
     info!(
         n_images = pipeline.images.len(),

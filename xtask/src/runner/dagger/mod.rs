@@ -45,6 +45,7 @@ use crate::{
     justfile::Justfile,
     project::Project,
     tools::{BUN_PIN, JUST_PIN},
+    troubleshooting::{Topic, TopicExt},
 };
 
 /// The runner a command uses.
@@ -101,9 +102,11 @@ pub fn choose(choice: RunnerChoice, ci: bool, host_only: Option<&str>) -> Result
 /// For `--runner auto` when Dagger cannot run here: the notice (outside CI) or the error.
 pub fn fall_back(error: &EngineError, ci: bool) -> Result<()> {
     if ci {
-        return Err(eyre!(error.clone())).wrap_err(
-            "CI=true: `--runner auto` runs recipes in Dagger's pinned containers in CI, and no Dagger engine can be used here; install Dagger, or pass `--runner local` to run them on this machine",
-        );
+        return Err(eyre!(error.clone()))
+            .wrap_err(
+                "CI=true: `--runner auto` runs recipes in Dagger's pinned containers in CI, and no Dagger engine can be used here; install Dagger, or pass `--runner local` to run them on this machine",
+            )
+            .topic(Topic::CiRequiresEngine);
     }
     let why = match error {
         EngineError::NotFound => {
@@ -130,9 +133,9 @@ pub fn context(
 ) -> Result<Context> {
     let variable = |name: &str, example: &str, why: &str| -> Result<String> {
         justfile.variable(name)?.ok_or_else(|| {
-            eyre!(
+            eyre!(Topic::ImageNotPinned.error(format!(
                 "the justfile has no `{name}` variable, which the Dagger runner needs ({why}); add `{name} := \"{example}\"` (see docs/dagger.md)"
-            )
+            )))
         })
     };
     let pinned_image = "registry/repository:tag@sha256:<64 hex digits>";

@@ -17,6 +17,7 @@ use crate::{
     plan::{Plan, StepId},
     project::Project,
     runner::{RunOptions, RunOutcome, StepStatus, output::OutputStyle, schedule},
+    troubleshooting::{Topic, TopicExt},
 };
 
 /// Runs `plan`, described by `pipeline`, in the engine; the declared outputs of the steps
@@ -56,17 +57,22 @@ async fn run_connected(
     style: OutputStyle,
 ) -> Result<RunOutcome> {
     quiet_sdk_panics();
-    let staging = Arc::new(Staging::new(&project.root)?);
+    let staging = Arc::new(Staging::new(&project.root).topic(Topic::ExportPermissions)?);
     let prepare = tokio::spawn(executor::prepare(client.clone(), Arc::clone(&pipeline)));
     let resolved = match prepare.await {
         Ok(resolved) => resolved?,
         Err(error) if error.is_panic() => {
-            return Err(eyre!(
+            return Err(eyre!(Topic::EngineFailure.error(format!(
                 "the Dagger SDK failed while preparing the toolchain: {}",
                 executor::panic_text(&*error.into_panic())
+            ))));
+        }
+        Err(error) => {
+            return Err(eyre!(
+                Topic::EngineFailure
+                    .error(format!("preparing the toolchain was cancelled: {error}"))
             ));
         }
-        Err(error) => return Err(eyre!("preparing the toolchain was cancelled: {error}")),
     };
     let executor = Arc::new(DaggerExecutor {
         client,
@@ -84,7 +90,9 @@ async fn run_connected(
         .filter(|step| step.status == StepStatus::Passed)
         .map(|step| step.id)
         .collect();
-    let promoted = staging.promote(&passed, &project.root)?;
+    let promoted = staging
+        .promote(&passed, &project.root)
+        .topic(Topic::ExportPermissions)?;
     drop(staging);
     info!(n_files = promoted.len(), "outputs in place");
     for path in &promoted {
