@@ -614,32 +614,10 @@ fn a_toolchain_that_does_not_match_the_pins_stops_the_run_before_any_recipe() {
 // ---------------------------------------------------------------------------
 // Secrets.
 
-/// The pins of this repository's justfile: tool versions and images.
-fn pins() -> String {
-    let justfile = fs::read_to_string(common::workspace_root().join("justfile")).unwrap();
-    let names = [
-        "just_version",
-        "bun_version",
-        "dagger_image",
-        "dagger_python_image",
-    ];
-    let mut pins = String::new();
-    for line in justfile.lines() {
-        if names
-            .iter()
-            .any(|name| line.starts_with(&format!("{name} :=")))
-        {
-            pins.push_str(line);
-            pins.push('\n');
-        }
-    }
-    pins
-}
-
 fn secret_project() -> tempfile::TempDir {
     common::project(&format!(
         "{}\n[metadata('secrets', 'NPM_TOKEN')]\npublish:\n    echo publishing\n",
-        pins()
+        common::dagger_pins()
     ))
 }
 
@@ -812,7 +790,7 @@ fn without_engine(project: &Path) -> assert_cmd::Command {
 fn quick_project() -> tempfile::TempDir {
     common::project(&format!(
         "{}\nci: a b\n\na:\n    echo from-a\n\nb:\n    echo from-b\n",
-        pins()
+        common::dagger_pins()
     ))
 }
 

@@ -7,28 +7,6 @@ use std::{ffi::OsString, path::Path};
 
 use xtask::troubleshooting::Topic;
 
-/// The pins of this repository's justfile that the Dagger path needs.
-fn pins() -> String {
-    let justfile = std::fs::read_to_string(common::workspace_root().join("justfile")).unwrap();
-    let names = [
-        "just_version",
-        "bun_version",
-        "dagger_image",
-        "dagger_python_image",
-    ];
-    let mut pins = String::new();
-    for line in justfile.lines() {
-        if names
-            .iter()
-            .any(|name| line.starts_with(&format!("{name} :=")))
-        {
-            pins.push_str(line);
-            pins.push('\n');
-        }
-    }
-    pins
-}
-
 /// `PATH` without any directory holding a `dagger`, with the pinned just first.
 fn path_without_dagger() -> OsString {
     let path = common::path_with_just();
@@ -94,7 +72,10 @@ fn bad_metadata_points_to_its_entry() {
 
 #[test]
 fn no_engine_with_runner_dagger_points_to_its_entry() {
-    let project = common::project(&format!("{}\nhello:\n    echo hello\n", pins()));
+    let project = common::project(&format!(
+        "{}\nhello:\n    echo hello\n",
+        common::dagger_pins()
+    ));
     let stderr = failure(xtask(project.path()).args(["run", "hello", "--runner", "dagger"]));
     assert!(stderr.contains("error: no Dagger engine"), "{stderr}");
     assert_help(&stderr, Topic::EngineNotFound);
@@ -102,7 +83,10 @@ fn no_engine_with_runner_dagger_points_to_its_entry() {
 
 #[test]
 fn ci_without_an_engine_points_to_its_own_entry() {
-    let project = common::project(&format!("{}\nhello:\n    echo hello\n", pins()));
+    let project = common::project(&format!(
+        "{}\nhello:\n    echo hello\n",
+        common::dagger_pins()
+    ));
     let stderr = failure(
         xtask(project.path())
             .args(["run", "hello"])
@@ -118,7 +102,7 @@ fn ci_without_an_engine_points_to_its_own_entry() {
 fn a_missing_secret_points_to_its_entry() {
     let project = common::project(&format!(
         "{}\n[metadata('secrets', 'XTASK_TEST_TOKEN')]\npublish:\n    echo publishing\n",
-        pins()
+        common::dagger_pins()
     ));
     // Use the repository's pinned tools rather than installing them again.
     #[cfg(unix)]

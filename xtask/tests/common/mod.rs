@@ -144,3 +144,26 @@ pub fn copy_tree(from: &Path, to: &Path) {
         std::fs::copy(from, to).unwrap();
     }
 }
+
+/// The lines of this repository's justfile that pin what the Dagger path needs (tool versions
+/// and images), for temporary projects that plan or run on it.
+pub fn dagger_pins() -> String {
+    let justfile = std::fs::read_to_string(workspace_root().join("justfile")).unwrap();
+    let names = [
+        "just_version",
+        "bun_version",
+        "dagger_image",
+        "dagger_python_image",
+    ];
+    let mut pins = String::new();
+    for line in justfile.lines() {
+        let pinned = line
+            .split_once(" :=")
+            .is_some_and(|(name, _)| names.contains(&name));
+        if pinned {
+            pins.push_str(line);
+            pins.push('\n');
+        }
+    }
+    pins
+}
