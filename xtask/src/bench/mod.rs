@@ -66,7 +66,7 @@ impl Measure {
     }
 
     /// Runs of each side when `--runs` is not given: enough for a median, few enough that
-    /// the whole bench takes about ten minutes on a 2-core machine (`ci` is ~40 s a run).
+    /// the whole bench takes 5 to 10 minutes on a 2-core machine (`ci` is ~20 s a run).
     pub fn default_runs(self) -> usize {
         match self {
             Measure::Test | Measure::Plan => 10,
