@@ -372,6 +372,15 @@ fn normalise_report(report: &mut serde_json::Value) {
         report["host"][key] = "[host]".into();
     }
     for step in report["steps"].as_array_mut().unwrap() {
+        // A failed step's last lines come from two pipes (the recipe's stdout, and just's
+        // echo and error on stderr), read concurrently: their interleaving is not fixed.
+        if let Some(detail) = step["detail"].as_str()
+            && let Some((first, last_lines)) = detail.split_once('\n')
+        {
+            let mut lines: Vec<&str> = last_lines.lines().collect();
+            lines.sort_unstable();
+            step["detail"] = format!("{first}\n{}", lines.join("\n")).into();
+        }
         if step["started_at"].is_null() {
             continue;
         }
