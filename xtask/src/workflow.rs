@@ -579,26 +579,7 @@ fn render_job(out: &mut String, job: &CiJob, pins: &Pins) {
         }
     }
     w.line(4, "steps:");
-    w.line(6, "- name: Check out");
-    w.line(8, &format!("uses: {}", CHECKOUT.uses()));
-    w.line(8, "with:");
-    w.line(10, "persist-credentials: false");
-    if !job.host_only {
-        w.line(6, &format!("- name: Install Dagger {}", pins.dagger));
-        w.line(8, &format!("uses: {}", DAGGER_FOR_GITHUB.uses()));
-        w.line(8, "with:");
-        w.line(10, &format!("version: {}", scalar(&pins.dagger)));
-    }
-    w.line(6, "- name: Cache the xtask build");
-    w.line(8, &format!("uses: {}", RUST_CACHE.uses()));
-    w.line(8, "with:");
-    w.line(10, "shared-key: xtask");
-    w.line(
-        10,
-        "save-if: ${{ github.ref == 'refs/heads/main' }} # pull requests read the cache, main writes it",
-    );
-    w.line(6, "- name: Build the xtask");
-    w.line(8, "run: cargo build --locked --package xtask --bin xtask");
+    render_setup_steps(&mut w, job, pins);
     render_run_step(&mut w, job);
     for path in job.other_outputs().iter().filter(|path| is_junit(path)) {
         w.line(6, "- name: Show the test results");
@@ -642,6 +623,37 @@ fn render_job(out: &mut String, job: &CiJob, pins: &Pins) {
     );
     w.line(10, "path: reports/xtask-run.json");
     w.line(10, "if-no-files-found: warn");
+}
+
+/// Check-out, Dagger (unless the recipe runs on the host), and the xtask, built.
+fn render_setup_steps(w: &mut Lines<'_>, job: &CiJob, pins: &Pins) {
+    w.line(6, "- name: Check out");
+    w.line(8, &format!("uses: {}", CHECKOUT.uses()));
+    w.line(8, "with:");
+    w.line(10, "persist-credentials: false");
+    if job.host_only {
+        // On the host a recipe sees the whole repository, as `just` does: the history too
+        // (the security scan's `secrets-history` reads it), which a shallow clone lacks.
+        w.line(
+            10,
+            "fetch-depth: 0 # the whole history, as on a developer's clone",
+        );
+    } else {
+        w.line(6, &format!("- name: Install Dagger {}", pins.dagger));
+        w.line(8, &format!("uses: {}", DAGGER_FOR_GITHUB.uses()));
+        w.line(8, "with:");
+        w.line(10, &format!("version: {}", scalar(&pins.dagger)));
+    }
+    w.line(6, "- name: Cache the xtask build");
+    w.line(8, &format!("uses: {}", RUST_CACHE.uses()));
+    w.line(8, "with:");
+    w.line(10, "shared-key: xtask");
+    w.line(
+        10,
+        "save-if: ${{ github.ref == 'refs/heads/main' }} # pull requests read the cache, main writes it",
+    );
+    w.line(6, "- name: Build the xtask");
+    w.line(8, "run: cargo build --locked --package xtask --bin xtask");
 }
 
 /// The step that runs the function, with the matrix values and secrets in its environment.
@@ -1013,6 +1025,7 @@ mod tests {
             "        run: cargo xtask security-scan --runner local\n",
             "        uses: github/codeql-action/upload-sarif@",
             "          sarif_file: reports/security/security.sarif\n",
+            "          fetch-depth: 0 # the whole history, as on a developer's clone\n",
         ] {
             assert!(section.contains(expected), "lacks {expected:?}:\n{section}");
         }
@@ -1025,6 +1038,7 @@ mod tests {
         let build = &ci[ci.find("  build:\n").unwrap()..];
         let build = &build[..build.find("\n\n").unwrap()];
         assert!(build.contains("dagger-for-github") && !build.contains("security-events"));
+        assert!(!build.contains("fetch-depth"), "{build}");
         check_hardening("ci.yml", ci);
     }
 
