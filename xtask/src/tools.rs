@@ -394,7 +394,8 @@ pub fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
-fn is_executable(path: &Path) -> bool {
+/// A file this process may run: the exec bit on Unix; any file elsewhere.
+pub fn is_executable(path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -153,7 +153,7 @@ pub fn discover_with(
     }
     if let Some(program) = nonempty(CLI_BIN) {
         let path = PathBuf::from(program);
-        if !is_executable(&path) {
+        if !crate::tools::is_executable(&path) {
             return Err(EngineError::BadCliBin { path });
         }
         return Ok(Engine::Cli {
@@ -167,19 +167,6 @@ pub fn discover_with(
             origin: CliOrigin::Path,
         }),
         None => Err(EngineError::NotFound),
-    }
-}
-
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path)
-            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        path.is_file()
     }
 }
 
