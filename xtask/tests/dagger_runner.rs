@@ -876,11 +876,11 @@ fn fake_cli(dir: &Path, version: &str, session: &str) -> PathBuf {
         ),
     )
     .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     program
 }
 
@@ -913,7 +913,6 @@ fn with_fake_cli(
 }
 
 #[test]
-#[cfg(unix)]
 fn a_dagger_cli_on_path_is_started_as_a_session_and_closed_after() {
     let project = app_project();
     let bin = tempfile::tempdir().unwrap();
@@ -945,7 +944,6 @@ fn a_dagger_cli_on_path_is_started_as_a_session_and_closed_after() {
 }
 
 #[test]
-#[cfg(unix)]
 fn a_cli_of_another_version_is_reported() {
     let project = app_project();
     let bin = tempfile::tempdir().unwrap();
@@ -969,7 +967,6 @@ fn a_cli_of_another_version_is_reported() {
 }
 
 #[test]
-#[cfg(unix)]
 fn a_session_that_never_answers_is_killed_at_the_deadline() {
     let project = quick_project();
     let bin = tempfile::tempdir().unwrap();
@@ -999,7 +996,6 @@ fn a_session_that_never_answers_is_killed_at_the_deadline() {
 }
 
 #[test]
-#[cfg(unix)]
 fn a_session_that_fails_is_reported_and_auto_falls_back_outside_ci() {
     let project = quick_project();
     let bin = tempfile::tempdir().unwrap();
@@ -1042,7 +1038,6 @@ fn a_session_that_fails_is_reported_and_auto_falls_back_outside_ci() {
 }
 
 #[test]
-#[cfg(unix)]
 fn doctor_has_an_engine_line() {
     let project = app_project();
     let bin = tempfile::tempdir().unwrap();
