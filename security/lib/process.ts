@@ -8,8 +8,8 @@ export interface Completed {
 
 export interface RunOptions {
   readonly cwd: string;
-  /** Added to this process's environment. */
-  readonly env?: Readonly<Record<string, string>>;
+  /** Added to this process's environment; `undefined` removes a variable. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Runs `argv` to completion and captures its output. Throws only if it cannot start. */

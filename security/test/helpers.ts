@@ -3,6 +3,8 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
+import { type Completed, run } from "../lib/process.ts";
+
 /** The repository root. */
 export const ROOT = resolve(import.meta.dir, "..", "..");
 export const SCANNER = join(ROOT, "security", "scan.ts");
@@ -20,30 +22,15 @@ export function pins(): string {
   return value;
 }
 
-export interface Run {
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the scanner's CLI as a separate process, as the recipe does. */
 export async function scanner(
   args: readonly string[],
   options: { cwd?: string; env?: Record<string, string | undefined> } = {},
-): Promise<Run> {
-  const child = Bun.spawn([process.execPath, SCANNER, ...args], {
+): Promise<Completed> {
+  return run([process.execPath, SCANNER, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: { ...process.env, GITHUB_STEP_SUMMARY: "", SECURITY_ADVISORY_DB: "", ...options.env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { GITHUB_STEP_SUMMARY: "", SECURITY_ADVISORY_DB: "", ...options.env },
   });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { exitCode, stdout, stderr };
 }
 
 export function temporaryDirectory(prefix: string): string {

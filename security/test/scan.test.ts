@@ -16,8 +16,8 @@ import {
   scanner,
   temporaryDirectory,
   vulnerableProject,
-  type Run,
 } from "./helpers.ts";
+import type { Completed } from "../lib/process.ts";
 
 interface Summary {
   verdict: string;
@@ -69,7 +69,7 @@ async function scan(
   root: string,
   reports: string,
   extra: readonly string[] = [],
-): Promise<{ run: Run; summary: Summary; sarif: Sarif }> {
+): Promise<{ run: Completed; summary: Summary; sarif: Sarif }> {
   const run = await scanner([
     "scan",
     "--pins",
